@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-2.0
+# One build, output in build/. `make V=1` shows the commands.
+
+BUILD     ?= build
+CLANG     ?= clang
+CC        ?= gcc
+BPFTOOL   ?= bpftool
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -I$(BUILD) -Iinclude -Ibpf
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 \
+	     -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' \
+	     -Iinclude -Iuser -I$(BUILD) -MMD -MP
+LDLIBS    := -lbpf -lelf -lz -lyaml -ljson-c -lmicrohttpd -lssl -lcrypto -lpthread
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(wildcard user/lib/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+MOATD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatd/*.c))
+MOATCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatctl/*.c))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
+BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
+
+.PHONY: all deps test test-unit test-prog test-e2e bench demo clean install
+all: $(BUILD)/moatd $(BUILD)/moatctl
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# User objects may include skeletons: generate them first.
+$(BUILD)/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmoat.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/moatd: $(MOATD_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/moatctl: $(MOATCTL_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Every tier; the last line is "N passed, N failed".
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test
+	$(Q)bash tests/run.sh all
+
+test-unit: $(UNIT_BINS)
+	$(Q)bash tests/run.sh unit
+test-prog: $(BUILD)/tests/prog/prog_test
+	$(Q)bash tests/run.sh prog
+test-e2e: all
+	$(Q)bash tests/run.sh e2e
+
+bench: deps all $(BUILD)/tests/bench/bench
+	$(Q)$(BUILD)/tests/bench/bench
+
+demo: deps all
+	$(Q)bash scripts/demo.sh
+
+install: all
+	install -D -m 755 $(BUILD)/moatd $(DESTDIR)/usr/sbin/moatd
+	install -D -m 755 $(BUILD)/moatctl $(DESTDIR)/usr/sbin/moatctl
+	install -D -m 644 scripts/moatd.service $(DESTDIR)/lib/systemd/system/moatd.service
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything that crosses the BPF <-> user space boundary: map keys and
+ * values, limits, pin names. Defines and structs only; includes nothing, so
+ * it compiles after vmlinux.h and after <linux/types.h> alike. Every key and
+ * value has explicit padding and a size assertion.
+ */
+#ifndef MOAT_SHARED_H
+#define MOAT_SHARED_H
+
+#define MOAT_MAX_IFACES		16	/* interfaces one moatd enforces on */
+#define MOAT_MAX_PORTS		8	/* per TLS and SSH port list */
+#define MOAT_MAX_ETHERTYPES	8	/* pass_ethertypes */
+#define MOAT_MAX_EXT_HDRS	6	/* IPv6 extension headers, more is malformed */
+#define MOAT_IFNAMSIZ		16
+#define MOAT_NAME_LEN		32	/* devops entry names */
+
+/* Address tables (devops, deny, bans) hold up to this many entries each. */
+#define MOAT_MAX_EXACT		(1U << 21)	/* /32 and /128 entries: hash */
+#define MOAT_MAX_PREFIX		16384		/* shorter prefixes: LPM trie */
+
+/* Port classes, indexed by destination port in the program's .rodata. */
+enum moat_port_class {
+	MOAT_PORT_NONE = 0,
+	MOAT_PORT_TLS = 1,
+	MOAT_PORT_SSH = 2,
+};
+
+/* Where an allowlist/deny/ban entry came from (SPEC §4 listings). */
+enum moat_origin {
+	MOAT_ORIGIN_CONFIG = 0,
+	MOAT_ORIGIN_RUNTIME = 1,
+	MOAT_ORIGIN_INSPECTOR = 2,
+};
+
+/*
+ * Addresses are IPv6 or IPv4-mapped IPv6 (::ffff:a.b.c.d), network order,
+ * so one table serves both families.
+ */
+struct moat_addr {
+	__u32 a[4];
+};
+_Static_assert(sizeof(struct moat_addr) == 16, "moat_addr size");
+
+/* LPM key: prefixlen counts over the 128-bit (mapped) address. */
+struct moat_lpm_key {
+	__u32 prefixlen;
+	struct moat_addr addr;
+};
+_Static_assert(sizeof(struct moat_lpm_key) == 20, "moat_lpm_key size");
+
+/* Value of every address table. */
+struct moat_entry {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
+	__u32 origin;		/* enum moat_origin */
+	__u32 _pad;
+	char name[MOAT_NAME_LEN];
+};
+_Static_assert(sizeof(struct moat_entry) == 48, "moat_entry size");
+
+/*
+ * Entry counts per table so the program skips empty tables: an empty
+ * deny or ban list must cost nothing on the TLS path. Kept by whoever
+ * writes the table (moatd, moatctl), under the pin-dir lock.
+ */
+enum moat_count_idx {
+	MOAT_CNT_EXACT = 0,
+	MOAT_CNT_PREFIX = 1,
+	MOAT_NR_CNT,
+};
+
+/* Packet and byte counter; the stats map is per-CPU, summed in user space. */
+struct moat_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct moat_counter) == 16, "moat_counter size");
+
+/* Stats index: one counter per interface slot, verdict and reason. */
+#define MOAT_STATS_IDX(slot, verdict, reason) \
+	(((slot) * MOAT_NR_VERDICTS + (verdict)) * MOAT_NR_REASONS + (reason))
+#define MOAT_STATS_ENTRIES (MOAT_MAX_IFACES * MOAT_NR_VERDICTS * MOAT_NR_REASONS)
+
+enum moat_xdp_attach {
+	MOAT_XDP_NATIVE = 1,
+	MOAT_XDP_GENERIC = 2,
+};
+
+/* ifaces map: slot -> interface, so counters keep their name across restarts. */
+struct moat_iface {
+	__u32 ifindex;		/* 0 = slot free */
+	__u32 xdp_mode;		/* enum moat_xdp_attach */
+	char name[MOAT_IFNAMSIZ];
+};
+_Static_assert(sizeof(struct moat_iface) == 24, "moat_iface size");
+
+/* meta map (one entry): what moatctl needs to know about the running policy. */
+struct moat_meta {
+	__u64 generation;		/* bumped by every applied (re)load */
+	__u64 loaded_at;		/* unix seconds of the last successful load */
+	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
+	__u32 mode;			/* 0 enforce, 1 monitor */
+	__u32 _pad;
+	char state_dir[216];
+};
+_Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
+
+/*
+ * Pin names under pin_dir. "Persistent" maps outlive reloads and restarts;
+ * "generation" maps are rebuilt by every (re)load and swapped in with the
+ * program, so no packet meets a half-applied policy.
+ */
+#define MOAT_PIN_STATS		"stats"		/* persistent */
+#define MOAT_PIN_IFACES		"ifaces"	/* persistent */
+#define MOAT_PIN_META		"meta"		/* persistent */
+#define MOAT_PIN_BAN		"ban"		/* persistent: exact */
+#define MOAT_PIN_BAN_PFX	"ban_prefix"	/* persistent: LPM */
+#define MOAT_PIN_BAN_CNT	"ban_count"	/* persistent */
+#define MOAT_PIN_DEVOPS		"devops"	/* generation */
+#define MOAT_PIN_DEVOPS_PFX	"devops_prefix"	/* generation */
+#define MOAT_PIN_DEVOPS_CNT	"devops_count"	/* generation */
+#define MOAT_PIN_DENY		"deny"		/* generation */
+#define MOAT_PIN_DENY_PFX	"deny_prefix"	/* generation */
+#define MOAT_PIN_DENY_CNT	"deny_count"	/* generation */
+#define MOAT_PIN_LINK_PREFIX	"link_"		/* + interface name: XDP bpf_link */
+
+#endif /* MOAT_SHARED_H */
