@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * moat's pinned state under pin_dir, as moatd and moatctl both see it:
+ * opening the maps, the pin-dir lock, and a summed snapshot of the counters
+ * (the one code path behind `moatctl stats` and /metrics).
+ */
+#ifndef MOAT_PINS_H
+#define MOAT_PINS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <limits.h>
+#include <linux/types.h>
+#include "moat/reasons.h"
+#include "moat/shared.h"
+
+/* Map fds; -1 where the map is not pinned. */
+struct moat_pins {
+	char dir[PATH_MAX];
+	int stats, ifaces, meta;
+	int ban, ban_prefix, ban_count;
+	int devops, devops_prefix, devops_count;
+	int deny, deny_prefix, deny_count;
+	int lock_fd;			/* flock on pin_dir, -1 when not held */
+};
+
+/* One address table (exact hash + prefix LPM + counts). */
+struct moat_table {
+	int exact, prefix, count;
+};
+
+/* Opens every pinned map; -ENOENT when moat is not loaded under dir. */
+int moat_pins_open(const char *dir, struct moat_pins *p);
+void moat_pins_close(struct moat_pins *p);
+/* Exclusive flock on pin_dir: every writer of a table holds it. */
+int moat_pins_lock(struct moat_pins *p);
+void moat_pins_unlock(struct moat_pins *p);
+
+static inline struct moat_table moat_pins_devops(const struct moat_pins *p)
+{ return (struct moat_table){ p->devops, p->devops_prefix, p->devops_count }; }
+static inline struct moat_table moat_pins_deny(const struct moat_pins *p)
+{ return (struct moat_table){ p->deny, p->deny_prefix, p->deny_count }; }
+static inline struct moat_table moat_pins_ban(const struct moat_pins *p)
+{ return (struct moat_table){ p->ban, p->ban_prefix, p->ban_count }; }
+
+/* Names for verdicts/reasons, from the X-macro lists. */
+const char *moat_reason_name(unsigned int reason);
+const char *moat_verdict_name(unsigned int verdict);
+
+struct moat_iface_state {
+	struct moat_iface iface;	/* ifindex 0: slot unused */
+	bool attached;			/* our program is the one on the interface now */
+};
+
+struct moat_snapshot {
+	struct moat_iface_state ifaces[MOAT_MAX_IFACES];
+	/* summed over CPUs, indexed by MOAT_STATS_IDX(slot, verdict, reason) */
+	struct moat_counter stats[MOAT_STATS_ENTRIES];
+	struct moat_meta meta;
+	uint64_t devops_entries;	/* live (unexpired) entries */
+	uint64_t bans;			/* live bans */
+	uint64_t deny_entries;
+};
+
+int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);
+
+#endif /* MOAT_PINS_H */
