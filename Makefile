@@ -19,7 +19,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(BUILD) -Iinclude -Ibpf
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 \
+CFLAGS    += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -std=gnu11 \
 	     -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' \
 	     -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS    := -lbpf -lelf -lz -lyaml -ljson-c -lmicrohttpd -lssl -lcrypto -lpthread

@@ -11,7 +11,7 @@ PKGS=(
 	libyaml-dev libjson-c-dev libmicrohttpd-dev libssl-dev libcmocka-dev
 	libmodsecurity-dev modsecurity-crs libnghttp2-dev
 	# lab and end-to-end tests: real peers
-	iproute2 util-linux procps openssl ca-certificates nginx-light openssh-server
+	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy
 	prometheus prometheus-alertmanager
 )

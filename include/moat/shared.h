@@ -59,15 +59,16 @@ struct moat_entry {
 _Static_assert(sizeof(struct moat_entry) == 48, "moat_entry size");
 
 /*
- * Entry counts per table so the program skips empty tables: an empty
- * deny or ban list must cost nothing on the TLS path. Kept by whoever
- * writes the table (moatd, moatctl), under the pin-dir lock.
+ * Entry counts of one address table (single-entry array beside it), so the
+ * program skips empty tables: an empty deny or ban list must cost nothing on
+ * the TLS path. Kept by whoever writes the table (moatd, moatctl), under the
+ * pin-dir lock; a count may only be zero when the table is empty.
  */
-enum moat_count_idx {
-	MOAT_CNT_EXACT = 0,
-	MOAT_CNT_PREFIX = 1,
-	MOAT_NR_CNT,
+struct moat_table_count {
+	__u32 exact;		/* entries in the hash (hosts) */
+	__u32 prefix;		/* entries in the LPM trie (networks) */
 };
+_Static_assert(sizeof(struct moat_table_count) == 8, "moat_table_count size");
 
 /* Packet and byte counter; the stats map is per-CPU, summed in user space. */
 struct moat_counter {
@@ -101,7 +102,7 @@ struct moat_meta {
 	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
 	__u32 mode;			/* 0 enforce, 1 monitor */
 	__u32 _pad;
-	char state_dir[216];
+	char state_dir[224];
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 

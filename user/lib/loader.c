@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Opens, configures and loads policy generations (see loader.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "table.h"
+#include "moat.skel.h"
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void moat_libbpf_logging(bool verbose)
+{
+	libbpf_verbose = verbose;
+	libbpf_set_print(libbpf_print);
+}
+
+static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u32 slot)
+{
+	struct moat_bpf__rodata *ro = skel->rodata;
+
+	ro->if_slot = slot;
+	ro->monitor = cfg->mode == MOAT_MODE_MONITOR;
+	ro->icmp_echo = cfg->icmp.echo;
+	ro->n_pass_ethertypes = cfg->n_pass_ethertypes;
+	for (size_t i = 0; i < cfg->n_pass_ethertypes; i++)
+		ro->pass_ethertypes[i] = cfg->pass_ethertypes[i];
+	for (size_t i = 0; i < cfg->tls.ports.n; i++)
+		ro->port_class[cfg->tls.ports.port[i]] = MOAT_PORT_TLS;
+	for (size_t i = 0; i < cfg->ssh.ports.n; i++)
+		ro->port_class[cfg->ssh.ports.port[i]] = MOAT_PORT_SSH;
+}
+
+/* Map of the first instance with the same name, for sharing. */
+static int reuse_from(struct bpf_map *map, struct moat_bpf *first)
+{
+	struct bpf_map *src = bpf_object__find_map_by_name(first->obj, bpf_map__name(map));
+
+	if (!src)
+		return -ENOENT;
+	return bpf_map__reuse_fd(map, bpf_map__fd(src));
+}
+
+static int reuse_persistent(struct moat_bpf *skel, const struct moat_pins *p)
+{
+	struct {
+		struct bpf_map *map;
+		int fd;
+	} maps[] = {
+		{ skel->maps.stats, p->stats },
+		{ skel->maps.ifaces, p->ifaces },
+		{ skel->maps.meta, p->meta },
+		{ skel->maps.ban, p->ban },
+		{ skel->maps.ban_prefix, p->ban_prefix },
+		{ skel->maps.ban_count, p->ban_count },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (maps[i].fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(maps[i].map, maps[i].fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32 *slots,
+		  size_t n, const struct moat_pins *persist, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < n; i++) {
+		struct moat_bpf *skel = moat_bpf__open();
+
+		if (!skel) {
+			ret = -errno;
+			snprintf(err, errlen, "couldn't open the XDP program: %s", strerror(-ret));
+			goto fail;
+		}
+		g->skel[i] = skel;
+		g->slot[i] = slots[i];
+		g->n = i + 1;
+		set_rodata(skel, cfg, slots[i]);
+		if (i == 0) {
+			ret = persist ? reuse_persistent(skel, persist) : 0;
+		} else {
+			ret = 0;
+			bpf_object__for_each_map(map, skel->obj) {
+				if (bpf_map__is_internal(map))
+					continue;	/* .rodata: each instance its own */
+				ret = reuse_from(map, g->skel[0]);
+				if (ret)
+					break;
+			}
+		}
+		if (ret) {
+			snprintf(err, errlen, "couldn't reuse moat's maps: %s", strerror(-ret));
+			goto fail;
+		}
+		ret = moat_bpf__load(skel);
+		if (ret) {
+			snprintf(err, errlen, "couldn't load the XDP program: %s", strerror(-ret));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	moat_gen_destroy(g);
+	return ret;
+}
+
+void moat_gen_destroy(struct moat_gen *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		moat_bpf__destroy(g->skel[i]);
+	memset(g, 0, sizeof(*g));
+}
+
+void moat_gen_maps(const struct moat_gen *g, struct moat_pins *out)
+{
+	struct moat_bpf *s = g->skel[0];
+
+	memset(out, 0, sizeof(*out));
+	out->lock_fd = -1;
+	out->stats = bpf_map__fd(s->maps.stats);
+	out->ifaces = bpf_map__fd(s->maps.ifaces);
+	out->meta = bpf_map__fd(s->maps.meta);
+	out->ban = bpf_map__fd(s->maps.ban);
+	out->ban_prefix = bpf_map__fd(s->maps.ban_prefix);
+	out->ban_count = bpf_map__fd(s->maps.ban_count);
+	out->devops = bpf_map__fd(s->maps.devops);
+	out->devops_prefix = bpf_map__fd(s->maps.devops_prefix);
+	out->devops_count = bpf_map__fd(s->maps.devops_count);
+	out->deny = bpf_map__fd(s->maps.deny);
+	out->deny_prefix = bpf_map__fd(s->maps.deny_prefix);
+	out->deny_count = bpf_map__fd(s->maps.deny_count);
+}
+
+int moat_gen_prog_fd(const struct moat_gen *g, size_t i)
+{
+	return bpf_program__fd(g->skel[i]->progs.moat_xdp);
+}
+
+int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, size_t errlen)
+{
+	struct moat_pins m;
+	char buf[64];
+	int ret;
+
+	moat_gen_maps(g, &m);
+	for (size_t i = 0; i < cfg->ssh.n_devops; i++) {
+		const struct moat_devops *d = &cfg->ssh.devops[i];
+		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
+
+		if (d->expires && d->expires <= time(NULL))
+			continue;	/* expired: nothing to enforce */
+		e.expires_ns = moat_boot_ns_from_unix(d->expires);
+		snprintf(e.name, sizeof(e.name), "%s", d->name);
+		ret = moat_table_put(moat_pins_devops(&m), &d->cidr, &e);
+		if (ret) {
+			moat_format_cidr(&d->cidr, buf, sizeof(buf));
+			snprintf(err, errlen, "couldn't add devops entry %s: %s", buf, strerror(-ret));
+			return ret;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_deny; i++) {
+		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
+
+		ret = moat_table_put(moat_pins_deny(&m), &cfg->deny[i], &e);
+		if (ret) {
+			moat_format_cidr(&cfg->deny[i], buf, sizeof(buf));
+			snprintf(err, errlen, "couldn't add deny entry %s: %s", buf, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}

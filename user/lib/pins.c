@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Pinned-state access shared by moatd and moatctl (see pins.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "pins.h"
+
+#define MOAT_X_NAME(e, s) s,
+static const char *const reason_names[] = { MOAT_REASONS(MOAT_X_NAME) };
+static const char *const verdict_names[] = { MOAT_VERDICTS(MOAT_X_NAME) };
+#undef MOAT_X_NAME
+
+const char *moat_reason_name(unsigned int reason)
+{
+	return reason < MOAT_NR_REASONS ? reason_names[reason] : "unknown";
+}
+
+const char *moat_verdict_name(unsigned int verdict)
+{
+	return verdict < MOAT_NR_VERDICTS ? verdict_names[verdict] : "unknown";
+}
+
+static int pin_get(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -1;
+	return bpf_obj_get(path);
+}
+
+int moat_pins_open(const char *dir, struct moat_pins *p)
+{
+	struct {
+		int *fd;
+		const char *name;
+	} maps[] = {
+		{ &p->stats, MOAT_PIN_STATS },
+		{ &p->ifaces, MOAT_PIN_IFACES },
+		{ &p->meta, MOAT_PIN_META },
+		{ &p->ban, MOAT_PIN_BAN },
+		{ &p->ban_prefix, MOAT_PIN_BAN_PFX },
+		{ &p->ban_count, MOAT_PIN_BAN_CNT },
+		{ &p->devops, MOAT_PIN_DEVOPS },
+		{ &p->devops_prefix, MOAT_PIN_DEVOPS_PFX },
+		{ &p->devops_count, MOAT_PIN_DEVOPS_CNT },
+		{ &p->deny, MOAT_PIN_DENY },
+		{ &p->deny_prefix, MOAT_PIN_DENY_PFX },
+		{ &p->deny_count, MOAT_PIN_DENY_CNT },
+	};
+	size_t i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	p->lock_fd = -1;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		*maps[i].fd = -1;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		*maps[i].fd = pin_get(dir, maps[i].name);
+		if (*maps[i].fd < 0) {
+			err = -errno;
+			moat_pins_close(p);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void moat_pins_close(struct moat_pins *p)
+{
+	int *fds[] = { &p->stats, &p->ifaces, &p->meta, &p->ban, &p->ban_prefix,
+		       &p->ban_count, &p->devops, &p->devops_prefix, &p->devops_count,
+		       &p->deny, &p->deny_prefix, &p->deny_count };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	moat_pins_unlock(p);
+}
+
+int moat_pins_lock(struct moat_pins *p)
+{
+	int fd;
+
+	if (p->lock_fd >= 0)
+		return 0;
+	fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	p->lock_fd = fd;
+	return 0;
+}
+
+void moat_pins_unlock(struct moat_pins *p)
+{
+	if (p->lock_fd >= 0) {
+		flock(p->lock_fd, LOCK_UN);
+		close(p->lock_fd);
+	}
+	p->lock_fd = -1;
+}
+
+/* Whether the program behind our pinned link is what the interface runs. */
+static bool iface_attached(const char *dir, const struct moat_iface *ifc)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info), prog_id = 0;
+	char name[PATH_MAX];
+	int fd, err;
+
+	snprintf(name, sizeof(name), "%s%s", MOAT_PIN_LINK_PREFIX, ifc->name);
+	fd = pin_get(dir, name);
+	if (fd < 0)
+		return false;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err || info.xdp.ifindex == 0)
+		return false;
+	if (bpf_xdp_query_id(info.xdp.ifindex,
+			     ifc->xdp_mode == MOAT_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
+							       : XDP_FLAGS_DRV_MODE,
+			     &prog_id))
+		return false;
+	return prog_id == info.prog_id;
+}
+
+static uint64_t table_entries(int count_fd)
+{
+	struct moat_table_count n = {};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(count_fd, &zero, &n))
+		return 0;
+	return (uint64_t)n.exact + n.prefix;
+}
+
+int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct moat_counter *percpu;
+	__u32 key = 0;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	memset(s, 0, sizeof(*s));
+	for (__u32 slot = 0; slot < MOAT_MAX_IFACES; slot++) {
+		struct moat_iface_state *st = &s->ifaces[slot];
+
+		if (bpf_map_lookup_elem(p->ifaces, &slot, &st->iface))
+			return -errno;
+		if (st->iface.ifindex)
+			st->attached = iface_attached(p->dir, &st->iface);
+	}
+	if (bpf_map_lookup_elem(p->meta, &key, &s->meta))
+		return -errno;
+
+	/* Per-CPU values are read whole: one syscall per counter, all CPUs. */
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 slot = 0; slot < MOAT_MAX_IFACES; slot++) {
+		if (!s->ifaces[slot].iface.ifindex)
+			continue;
+		for (__u32 i = MOAT_STATS_IDX(slot, 0, 0);
+		     i < MOAT_STATS_IDX(slot + 1, 0, 0); i++) {
+			if (bpf_map_lookup_elem(p->stats, &i, percpu)) {
+				err = -errno;
+				goto out;
+			}
+			for (int c = 0; c < ncpu; c++) {
+				s->stats[i].packets += percpu[c].packets;
+				s->stats[i].bytes += percpu[c].bytes;
+			}
+		}
+	}
+	s->devops_entries = table_entries(p->devops_count);
+	s->deny_entries = table_entries(p->deny_count);
+	s->bans = table_entries(p->ban_count);
+out:
+	free(percpu);
+	return err;
+}

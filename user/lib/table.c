@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Address tables: hash of hosts + LPM of networks + counts (see table.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include "table.h"
+
+static const char *const origin_names[] = {
+	[MOAT_ORIGIN_CONFIG] = "config",
+	[MOAT_ORIGIN_RUNTIME] = "runtime",
+	[MOAT_ORIGIN_INSPECTOR] = "inspector",
+};
+
+const char *moat_origin_name(uint32_t origin)
+{
+	return origin <= MOAT_ORIGIN_INSPECTOR ? origin_names[origin] : "unknown";
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t moat_boot_ns_from_unix(time_t t)
+{
+	int64_t delta;
+
+	if (!t)
+		return 0;
+	delta = (int64_t)t * 1000000000ll - (int64_t)clock_ns(CLOCK_REALTIME);
+	/* Already past: the earliest non-zero instant, so it reads as expired. */
+	if ((int64_t)clock_ns(CLOCK_BOOTTIME) + delta <= 0)
+		return 1;
+	return clock_ns(CLOCK_BOOTTIME) + delta;
+}
+
+time_t moat_unix_from_boot_ns(uint64_t ns)
+{
+	if (!ns)
+		return 0;
+	return (time_t)(((int64_t)ns - (int64_t)clock_ns(CLOCK_BOOTTIME) +
+			 (int64_t)clock_ns(CLOCK_REALTIME)) / 1000000000ll);
+}
+
+void moat_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static bool addr_is_v4mapped(const struct moat_addr *a)
+{
+	return a->a[0] == 0 && a->a[1] == 0 && a->a[2] == htonl(0xffff);
+}
+
+static void cidr_from(struct moat_cidr *c, const struct moat_addr *a, unsigned int plen)
+{
+	c->addr = *a;
+	c->prefixlen = plen;
+	c->family = addr_is_v4mapped(a) && plen >= 96 ? AF_INET : AF_INET6;
+}
+
+static int count_add(struct moat_table t, const struct moat_cidr *c, int delta)
+{
+	struct moat_table_count n = {};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(t.count, &zero, &n))
+		return -errno;
+	if (moat_cidr_is_host(c))
+		n.exact += delta;
+	else
+		n.prefix += delta;
+	return bpf_map_update_elem(t.count, &zero, &n, BPF_ANY) ? -errno : 0;
+}
+
+int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_entry *e)
+{
+	struct moat_lpm_key k = { .prefixlen = c->prefixlen, .addr = c->addr }, next;
+	int err;
+
+	if (moat_cidr_is_host(c))
+		return bpf_map_lookup_elem(t.exact, &c->addr, e) ? -errno : 0;
+	/* An LPM lookup answers the longest match, not the key itself: walk
+	 * the keys for an exact hit (tries hold few entries). */
+	err = bpf_map_get_next_key(t.prefix, NULL, &next);
+	while (!err) {
+		if (next.prefixlen == k.prefixlen && !memcmp(&next.addr, &k.addr, sizeof(k.addr)))
+			return bpf_map_lookup_elem(t.prefix, &next, e) ? -errno : 0;
+		err = bpf_map_get_next_key(t.prefix, &next, &next);
+	}
+	return -ENOENT;
+}
+
+int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e)
+{
+	struct moat_lpm_key k = { .prefixlen = c->prefixlen, .addr = c->addr };
+	struct moat_entry old;
+	bool existed = moat_table_get(t, c, &old) == 0;
+	int err;
+
+	if (moat_cidr_is_host(c))
+		err = bpf_map_update_elem(t.exact, &c->addr, e, BPF_ANY);
+	else
+		err = bpf_map_update_elem(t.prefix, &k, e, BPF_ANY);
+	if (err)
+		return -errno;
+	/* Entry first, count second: the program never sees a zero count
+	 * while a live entry exists. */
+	return existed ? 0 : count_add(t, c, 1);
+}
+
+int moat_table_del(struct moat_table t, const struct moat_cidr *c)
+{
+	struct moat_lpm_key k = { .prefixlen = c->prefixlen, .addr = c->addr };
+	struct moat_entry old;
+	int err;
+
+	if (moat_table_get(t, c, &old))
+		return -ENOENT;
+	if (moat_cidr_is_host(c))
+		err = bpf_map_delete_elem(t.exact, &c->addr);
+	else
+		err = bpf_map_delete_elem(t.prefix, &k);
+	if (err)
+		return -errno;
+	return count_add(t, c, -1);
+}
+
+int moat_table_foreach(struct moat_table t, moat_table_cb cb, void *ctx)
+{
+	struct moat_lpm_key pk, *pprev = NULL;
+	struct moat_addr hk, *hprev = NULL;
+	struct moat_cidr c;
+	struct moat_entry e;
+	int err;
+
+	while (!bpf_map_get_next_key(t.exact, hprev, &hk)) {
+		hprev = &hk;
+		if (bpf_map_lookup_elem(t.exact, &hk, &e))
+			continue;	/* deleted under us */
+		cidr_from(&c, &hk, 128);
+		err = cb(&c, &e, ctx);
+		if (err)
+			return err;
+	}
+	while (!bpf_map_get_next_key(t.prefix, pprev, &pk)) {
+		pprev = &pk;
+		if (bpf_map_lookup_elem(t.prefix, &pk, &e))
+			continue;
+		cidr_from(&c, &pk.addr, pk.prefixlen);
+		err = cb(&c, &e, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct sweep {
+	struct moat_cidr *dead;
+	size_t n, cap;
+	uint64_t now;
+};
+
+static int collect_expired(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
+{
+	struct sweep *s = ctx;
+
+	if (!e->expires_ns || e->expires_ns > s->now)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct moat_cidr *d = realloc(s->dead, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		s->dead = d;
+		s->cap = cap;
+	}
+	s->dead[s->n++] = *c;
+	return 0;
+}
+
+int moat_table_sweep(struct moat_table t)
+{
+	struct sweep s = { .now = clock_ns(CLOCK_BOOTTIME) };
+	int err;
+
+	/* Collect first: deleting while walking next_key restarts hash walks. */
+	err = moat_table_foreach(t, collect_expired, &s);
+	for (size_t i = 0; !err && i < s.n; i++) {
+		err = moat_table_del(t, &s.dead[i]);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	free(s.dead);
+	return err ? err : (int)s.n;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Address tables (devops, deny, bans): a hash of hosts, an LPM trie of
+ * networks and their entry counts, kept consistent with each other. Writers
+ * hold the pin-dir lock (pins.h); the BPF side only reads.
+ */
+#ifndef MOAT_TABLE_H
+#define MOAT_TABLE_H
+
+#include <stdint.h>
+#include <time.h>
+#include "config.h"
+#include "pins.h"
+
+typedef int (*moat_table_cb)(const struct moat_cidr *c, const struct moat_entry *e, void *ctx);
+
+/* Inserts or replaces the entry for c. */
+int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e);
+/* -ENOENT when c is not in the table (exactly, not by containment). */
+int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_entry *e);
+int moat_table_del(struct moat_table t, const struct moat_cidr *c);
+/* Calls cb for every entry, hosts first; stops at the first non-zero return. */
+int moat_table_foreach(struct moat_table t, moat_table_cb cb, void *ctx);
+/* Deletes entries that expired; returns how many, or -errno. */
+int moat_table_sweep(struct moat_table t);
+
+const char *moat_origin_name(uint32_t origin);
+
+/* CLOCK_BOOTTIME ns (what the program compares) <-> unix seconds; 0 stays 0. */
+uint64_t moat_boot_ns_from_unix(time_t t);
+time_t moat_unix_from_boot_ns(uint64_t ns);
+/* RFC 3339 UTC. */
+void moat_format_time(time_t t, char *buf, size_t len);
+
+#endif /* MOAT_TABLE_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef MOATCTL_H
+#define MOATCTL_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include "lib/config.h"
+#include "lib/pins.h"
+
+/* Exit codes (SPEC §4). */
+#define EXIT_OK		0
+#define EXIT_FAILED	1
+#define EXIT_USAGE	2
+
+struct ctl {
+	bool json;
+	const char *pin_dir;
+	const char *prog;	/* "moatctl devops" etc., for usage lines */
+	struct moat_pins pins;
+	bool pins_open;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct ctl *c, int argc, char **argv);
+};
+
+/* Runs the command argv[0] names from cmds[], or prints usage. */
+int cmd_select(struct ctl *c, const struct cmd *cmds, int argc, char **argv,
+	       void (*usage)(FILE *));
+
+/* "Error: ..." on stderr, or {"error": "..."} on stdout with --json. */
+void ctl_error(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens the pinned maps; on failure reports why and returns EXIT_FAILED. */
+int ctl_open(struct ctl *c);
+int ctl_lock(struct ctl *c);
+void ctl_print_json(json_object *o);
+
+int do_status(struct ctl *c, int argc, char **argv);
+int do_stats(struct ctl *c, int argc, char **argv);
+int do_devops(struct ctl *c, int argc, char **argv);
+int do_ban(struct ctl *c, int argc, char **argv);
+int do_unload(struct ctl *c, int argc, char **argv);
+
+#endif /* MOATCTL_H */

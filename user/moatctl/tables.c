@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/* moatctl devops|ban list|add|del: the runtime address tables. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "moatctl.h"
+#include "lib/state.h"
+#include "lib/table.h"
+
+struct table_desc {
+	const char *name;				/* "devops", "ban" */
+	struct moat_table (*get)(const struct moat_pins *p);
+	bool named;					/* takes --name */
+	const char *added;				/* verb for the confirmation */
+};
+
+static const struct table_desc devops_desc = { "devops", moat_pins_devops, true, "allowed SSH from" };
+static const struct table_desc ban_desc = { "ban", moat_pins_ban, false, "banned" };
+
+struct list_ctx {
+	struct ctl *c;
+	json_object *arr;
+};
+
+static int list_one(const struct moat_cidr *cidr, const struct moat_entry *e, void *arg)
+{
+	struct list_ctx *l = arg;
+	time_t expires = moat_unix_from_boot_ns(e->expires_ns);
+	char buf[64], when[32] = "never";
+
+	if (e->expires_ns && expires <= time(NULL))
+		return 0;	/* expired, awaiting moatd's sweep: not in force */
+	moat_format_cidr(cidr, buf, sizeof(buf));
+	if (e->expires_ns)
+		moat_format_time(expires, when, sizeof(when));
+	if (!l->c->json) {
+		printf("%-40s %-20.*s %-10s %s\n", buf, MOAT_NAME_LEN, e->name,
+		       moat_origin_name(e->origin), when);
+		return 0;
+	}
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "cidr", json_object_new_string(buf));
+	json_object_object_add(o, "name", json_object_new_string_len(e->name, strnlen(e->name, sizeof(e->name))));
+	json_object_object_add(o, "origin", json_object_new_string(moat_origin_name(e->origin)));
+	json_object_object_add(o, "expires", e->expires_ns ? json_object_new_string(when) : NULL);
+	json_object_array_add(l->arr, o);
+	return 0;
+}
+
+static int table_list(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+{
+	struct list_ctx l = { .c = c };
+	int err;
+
+	if (argc) {
+		ctl_error(c, "%s list: unexpected argument '%s'", d->name, argv[0]);
+		return EXIT_USAGE;
+	}
+	if ((err = ctl_open(c)))
+		return err;
+	if (c->json)
+		l.arr = json_object_new_array();
+	else
+		printf("%-40s %-20s %-10s %s\n", "CIDR", "NAME", "ORIGIN", "EXPIRES");
+	err = moat_table_foreach(d->get(&c->pins), list_one, &l);
+	if (err) {
+		json_object_put(l.arr);
+		ctl_error(c, "couldn't read the %s table: %s", d->name, strerror(-err));
+		return EXIT_FAILED;
+	}
+	if (c->json) {
+		ctl_print_json(l.arr);
+		json_object_put(l.arr);
+	}
+	return EXIT_OK;
+}
+
+/* Rewrites state_dir/runtime.json so the change survives a reboot. */
+static int persist(struct ctl *c)
+{
+	struct moat_meta meta;
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(c->pins.meta, &zero, &meta) || !meta.state_dir[0]) {
+		ctl_error(c, "couldn't find moat's state_dir in %s/meta", c->pin_dir);
+		return EXIT_FAILED;
+	}
+	err = moat_state_save(meta.state_dir, moat_pins_devops(&c->pins), moat_pins_ban(&c->pins));
+	if (err) {
+		ctl_error(c, "applied, but couldn't save %s/%s: %s (lost at reboot)",
+			  meta.state_dir, MOAT_STATE_FILE, strerror(-err));
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+static int table_add(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "ttl", required_argument, NULL, 't' },
+		{}
+	};
+	struct moat_entry e = { .origin = MOAT_ORIGIN_RUNTIME };
+	const char *cidr_arg, *name = NULL;
+	uint64_t ttl = 0;
+	struct moat_cidr cidr;
+	char buf[64];
+	int opt, err;
+
+	/* getopt wants a program name first: "add" plays it. optind = 0
+	 * re-initialises GNU getopt, which moves the CIDR behind the options. */
+	char **av = argv - 1;
+	int ac = argc + 1;
+
+	optind = 0;
+	while ((opt = getopt_long(ac, av, "n:t:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!d->named) {
+				ctl_error(c, "%s add: --name is not an option here", d->name);
+				return EXIT_USAGE;
+			}
+			name = optarg;
+			break;
+		case 't':
+			if (moat_parse_duration(optarg, &ttl)) {
+				ctl_error(c, "%s add: --ttl '%s': not a duration (e.g. 90s, 10m, 1h30m, 2d)",
+					  d->name, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			ctl_error(c, "%s add: unknown option", d->name);
+			return EXIT_USAGE;
+		}
+	}
+	if (ac - optind != 1) {
+		ctl_error(c, "%s add: expected one CIDR", d->name);
+		return EXIT_USAGE;
+	}
+	cidr_arg = av[optind];
+	if (moat_parse_cidr(cidr_arg, &cidr)) {
+		ctl_error(c, "%s add: '%s' is not an address or network (host bits must be zero)",
+			  d->name, cidr_arg);
+		return EXIT_USAGE;
+	}
+	if (name && strlen(name) >= MOAT_NAME_LEN) {
+		ctl_error(c, "%s add: --name longer than %d characters", d->name, MOAT_NAME_LEN - 1);
+		return EXIT_USAGE;
+	}
+	moat_format_cidr(&cidr, buf, sizeof(buf));
+	snprintf(e.name, sizeof(e.name), "%s", name ? name : buf);
+	if (ttl)
+		e.expires_ns = moat_boot_ns_from_unix(time(NULL) + ttl);
+
+	if ((err = ctl_open(c)) || (err = ctl_lock(c)))
+		return err;
+	err = moat_table_put(d->get(&c->pins), &cidr, &e);
+	if (err) {
+		ctl_error(c, "couldn't add %s to %s: %s", buf, d->name, strerror(-err));
+		return EXIT_FAILED;
+	}
+	if ((err = persist(c)))
+		return err;
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "added", json_object_new_string(buf));
+		ctl_print_json(o);
+		json_object_put(o);
+	} else if (ttl) {
+		char when[32];
+
+		moat_format_time(time(NULL) + ttl, when, sizeof(when));
+		printf("%s %s until %s\n", d->added, buf, when);
+	} else {
+		printf("%s %s\n", d->added, buf);
+	}
+	return EXIT_OK;
+}
+
+static int table_del(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+{
+	struct moat_entry e;
+	struct moat_cidr cidr;
+	char buf[64];
+	int err;
+
+	if (argc != 1) {
+		ctl_error(c, "%s del: expected one CIDR", d->name);
+		return EXIT_USAGE;
+	}
+	if (moat_parse_cidr(argv[0], &cidr)) {
+		ctl_error(c, "%s del: '%s' is not an address or network", d->name, argv[0]);
+		return EXIT_USAGE;
+	}
+	moat_format_cidr(&cidr, buf, sizeof(buf));
+	if ((err = ctl_open(c)) || (err = ctl_lock(c)))
+		return err;
+	if (moat_table_get(d->get(&c->pins), &cidr, &e)) {
+		ctl_error(c, "%s is not in the %s table", buf, d->name);
+		return EXIT_FAILED;
+	}
+	err = moat_table_del(d->get(&c->pins), &cidr);
+	if (err) {
+		ctl_error(c, "couldn't delete %s from %s: %s", buf, d->name, strerror(-err));
+		return EXIT_FAILED;
+	}
+	if ((err = persist(c)))
+		return err;
+	if (e.origin == MOAT_ORIGIN_CONFIG)
+		fprintf(stderr, "Warning: %s comes from the config file: it returns at the next "
+				"reload unless removed there\n", buf);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "deleted", json_object_new_string(buf));
+		ctl_print_json(o);
+		json_object_put(o);
+	} else {
+		printf("deleted %s from %s\n", buf, d->name);
+	}
+	return EXIT_OK;
+}
+
+static int dispatch(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(argv[0], "list"))
+		return table_list(c, d, argc ? argc - 1 : 0, argv + 1);
+	if (!strcmp(argv[0], "add"))
+		return table_add(c, d, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "del"))
+		return table_del(c, d, argc - 1, argv + 1);
+	ctl_error(c, "%s: unknown subcommand '%s' (list, add, del)", d->name, argv[0]);
+	return EXIT_USAGE;
+}
+
+int do_devops(struct ctl *c, int argc, char **argv)
+{
+	return dispatch(c, &devops_desc, argc, argv);
+}
+
+int do_ban(struct ctl *c, int argc, char **argv)
+{
+	return dispatch(c, &ban_desc, argc, argv);
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Loading, attaching and swapping policy generations (SPEC §4, moatd). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "moatd.h"
+#include "lib/log.h"
+#include "lib/state.h"
+#include "lib/table.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* pin_dir must sit on bpffs; mount it at /sys/fs/bpf where systemd didn't. */
+static int prepare_pin_dir(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (!on_bpffs(parent)) {
+		if (strcmp(parent, BPFFS_ROOT) ||
+		    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			snprintf(err, errlen, "pin_dir %s: %s is not a bpf filesystem%s%s", dir,
+				 parent, errno ? ": " : "", errno ? strerror(errno) : "");
+			return -ENOTSUP;
+		}
+		moat_info("mounted bpffs on %s", BPFFS_ROOT);
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "pin_dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, const char *name)
+{
+	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Persistent maps already pinned (a previous moatd), fd -1 where not. */
+static void open_persistent(const char *dir, struct moat_pins *p)
+{
+	struct {
+		int *fd;
+		const char *name;
+	} maps[] = {
+		{ &p->stats, MOAT_PIN_STATS }, { &p->ifaces, MOAT_PIN_IFACES },
+		{ &p->meta, MOAT_PIN_META }, { &p->ban, MOAT_PIN_BAN },
+		{ &p->ban_prefix, MOAT_PIN_BAN_PFX }, { &p->ban_count, MOAT_PIN_BAN_CNT },
+		{ &p->devops, MOAT_PIN_DEVOPS }, { &p->devops_prefix, MOAT_PIN_DEVOPS_PFX },
+		{ &p->devops_count, MOAT_PIN_DEVOPS_CNT }, { &p->deny, MOAT_PIN_DENY },
+		{ &p->deny_prefix, MOAT_PIN_DENY_PFX }, { &p->deny_count, MOAT_PIN_DENY_CNT },
+	};
+	char path[PATH_MAX];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	p->lock_fd = -1;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		pin_path(path, sizeof(path), dir, "", maps[i].name);
+		*maps[i].fd = bpf_obj_get(path);
+	}
+}
+
+/* Slot of each configured interface: its old slot by name, else a free one. */
+static int assign_slots(const struct moat_config *cfg, int ifaces_fd, __u32 *slots,
+			struct moat_iface *old, char *err, size_t errlen)
+{
+	bool used[MOAT_MAX_IFACES] = {};
+
+	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
+		memset(&old[s], 0, sizeof(old[s]));
+		if (ifaces_fd >= 0)
+			bpf_map_lookup_elem(ifaces_fd, &s, &old[s]);
+	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		slots[i] = MOAT_MAX_IFACES;
+		for (__u32 s = 0; s < MOAT_MAX_IFACES; s++)
+			if (old[s].ifindex && !strncmp(old[s].name, cfg->interfaces[i], MOAT_IFNAMSIZ))
+				slots[i] = s;
+		if (slots[i] < MOAT_MAX_IFACES)
+			used[slots[i]] = true;
+	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		if (slots[i] < MOAT_MAX_IFACES)
+			continue;
+		for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
+			if (!used[s] && !old[s].ifindex) {
+				slots[i] = s;
+				used[s] = true;
+				break;
+			}
+		}
+		if (slots[i] == MOAT_MAX_IFACES) {
+			snprintf(err, errlen, "interface '%s': no free slot (%d interfaces at most)",
+				 cfg->interfaces[i], MOAT_MAX_IFACES);
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+static int link_create(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+
+	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+}
+
+/*
+ * Points the interface's pinned link at the new program, or creates and
+ * pins the link. Returns the attach mode, or -errno.
+ */
+static int attach_iface(const char *dir, const char *name, int ifindex, int prog_fd,
+			enum moat_xdp_mode want, __u32 old_mode, char *err, size_t errlen)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, mode, ret;
+
+	if ((ret = pin_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, name)))
+		return ret;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex == (__u32)ifindex) {
+			/* The swap: one atomic pointer change per interface. */
+			ret = bpf_link_update(fd, prog_fd, NULL);
+			close(fd);
+			if (ret) {
+				snprintf(err, errlen, "couldn't update XDP link on '%s': %s", name,
+					 strerror(-ret));
+				return ret;
+			}
+			return old_mode;
+		}
+		/* Stale: the interface went away (or was recreated). */
+		close(fd);
+		unlink(path);
+	}
+
+	mode = want == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : MOAT_XDP_NATIVE;
+	fd = link_create(prog_fd, ifindex, mode == MOAT_XDP_NATIVE ? XDP_FLAGS_DRV_MODE
+								  : XDP_FLAGS_SKB_MODE);
+	if (fd < 0 && want == MOAT_XDP_MODE_AUTO) {
+		moat_warn("interface '%s': native XDP unavailable (%s), using generic mode",
+			  name, strerror(errno));
+		mode = MOAT_XDP_GENERIC;
+		fd = link_create(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	}
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "couldn't attach XDP to '%s': %s", name, strerror(-ret));
+		return ret;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		ret = -errno;
+		/* Unpinned, the link would die with us: take it down now. */
+		bpf_link_detach(fd);
+		close(fd);
+		snprintf(err, errlen, "couldn't pin %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	close(fd);
+	return mode;
+}
+
+/* Pins a map, replacing an older pin of the same name atomically. */
+static int pin_replace(const char *dir, const char *name, int fd)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+
+	if (pin_path(path, sizeof(path), dir, "", name) ||
+	    pin_path(tmp, sizeof(tmp), dir, "new_", name))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+static int pin_all(const char *dir, const struct moat_pins *m)
+{
+	struct {
+		int fd;
+		const char *name;
+	} maps[] = {
+		{ m->stats, MOAT_PIN_STATS }, { m->ifaces, MOAT_PIN_IFACES },
+		{ m->meta, MOAT_PIN_META }, { m->ban, MOAT_PIN_BAN },
+		{ m->ban_prefix, MOAT_PIN_BAN_PFX }, { m->ban_count, MOAT_PIN_BAN_CNT },
+		{ m->devops, MOAT_PIN_DEVOPS }, { m->devops_prefix, MOAT_PIN_DEVOPS_PFX },
+		{ m->devops_count, MOAT_PIN_DEVOPS_CNT }, { m->deny, MOAT_PIN_DENY },
+		{ m->deny_prefix, MOAT_PIN_DENY_PFX }, { m->deny_count, MOAT_PIN_DENY_CNT },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		/* Re-pinning a persistent map over itself is harmless. (bpffs
+		 * refuses names with dots: hence the "new_" prefix.) */
+		err = pin_replace(dir, maps[i].name, maps[i].fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int copy_runtime(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
+{
+	struct moat_table *to = ctx;
+
+	if (e->origin == MOAT_ORIGIN_CONFIG)
+		return 0;
+	return moat_table_put(*to, c, e);
+}
+
+/* Takes an interface that left the config out of moat's hands. */
+static void release_slot(const char *dir, int ifaces_fd, int stats_fd, __u32 slot,
+			 const struct moat_iface *old)
+{
+	struct moat_iface none = {};
+	char path[PATH_MAX];
+	int fd;
+
+	if (!pin_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, old->name) &&
+	    (fd = bpf_obj_get(path)) >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+	}
+	moat_info("interface '%s': removed from the config, XDP detached", old->name);
+	bpf_map_update_elem(ifaces_fd, &slot, &none, BPF_ANY);
+	/* Zero its counters so a later interface in this slot starts clean. */
+	int ncpu = libbpf_num_possible_cpus();
+	struct moat_counter *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+
+	for (__u32 i = MOAT_STATS_IDX(slot, 0, 0); zero && i < MOAT_STATS_IDX(slot + 1, 0, 0); i++)
+		bpf_map_update_elem(stats_fd, &i, zero, BPF_ANY);
+	free(zero);
+}
+
+int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen)
+{
+	struct moat_iface old[MOAT_MAX_IFACES];
+	__u32 slots[MOAT_MAX_IFACES];
+	int ifindex[MOAT_MAX_IFACES];
+	struct moat_pins prev, m;
+	struct moat_gen gen = {};
+	struct moat_meta meta = {};
+	bool fresh;
+	__u32 zero = 0;
+	int ret;
+
+	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
+		snprintf(err, errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
+			 sizeof(meta.state_dir) - 1);
+		return -ENAMETOOLONG;
+	}
+	if ((ret = prepare_pin_dir(cfg->pin_dir, err, errlen)))
+		return ret;
+	open_persistent(cfg->pin_dir, &prev);
+	if ((ret = moat_pins_lock(&prev))) {
+		snprintf(err, errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
+		goto out;
+	}
+	fresh = prev.stats < 0;
+
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		ifindex[i] = if_nametoindex(cfg->interfaces[i]);
+		if (!ifindex[i]) {
+			ret = -errno;
+			snprintf(err, errlen, "interface '%s': %s", cfg->interfaces[i], strerror(errno));
+			goto out;
+		}
+	}
+	if ((ret = assign_slots(cfg, prev.ifaces, slots, old, err, errlen)))
+		goto out;
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		const struct moat_iface *o = &old[slots[i]];
+		__u32 want = cfg->xdp_mode == MOAT_XDP_MODE_NATIVE  ? MOAT_XDP_NATIVE
+			     : cfg->xdp_mode == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : 0;
+
+		/* Native and generic can't both be attached: a mode change would
+		 * need a moment with no program at all. */
+		if (o->ifindex == (__u32)ifindex[i] && want && o->xdp_mode != want) {
+			ret = -EBUSY;
+			snprintf(err, errlen,
+				 "interface '%s': xdp_mode change needs 'moatctl unload' and a restart",
+				 cfg->interfaces[i]);
+			goto out;
+		}
+	}
+
+	ret = moat_gen_load(&gen, cfg, slots, cfg->n_interfaces, &prev, err, errlen);
+	if (ret)
+		goto out;
+	if ((ret = moat_gen_fill(&gen, cfg, err, errlen)))
+		goto out;
+	moat_gen_maps(&gen, &m);
+	if (prev.devops >= 0) {
+		/* Runtime entries carry over from the generation in force. */
+		struct moat_table to = moat_pins_devops(&m);
+
+		ret = moat_table_foreach(moat_pins_devops(&prev), copy_runtime, &to);
+		if (ret) {
+			snprintf(err, errlen, "couldn't carry runtime devops entries: %s",
+				 strerror(-ret));
+			goto out;
+		}
+	} else if (fresh) {
+		char serr[MOAT_ERR_LEN];
+
+		/* After a reboot: what moatctl and the inspector added before. */
+		if (moat_state_load(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m),
+				    serr, sizeof(serr)))
+			moat_err("%s; runtime entries not restored", serr);
+	}
+
+	/* Point of no return: swap each interface to the new generation. */
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		const struct moat_iface *o = &old[slots[i]];
+		struct moat_iface ifc = { .ifindex = ifindex[i] };
+		int mode;
+
+		mode = attach_iface(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
+				    moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
+				    o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE, err, errlen);
+		if (mode < 0) {
+			ret = mode;
+			goto out;
+		}
+		ifc.xdp_mode = mode;
+		snprintf(ifc.name, sizeof(ifc.name), "%s", cfg->interfaces[i]);
+		bpf_map_update_elem(m.ifaces, &slots[i], &ifc, BPF_ANY);
+	}
+	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < cfg->n_interfaces; i++)
+			kept |= slots[i] == s;
+		if (old[s].ifindex && !kept)
+			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
+	}
+	if ((ret = pin_all(cfg->pin_dir, &m))) {
+		snprintf(err, errlen, "couldn't pin maps under %s: %s", cfg->pin_dir, strerror(-ret));
+		goto out;
+	}
+
+	bpf_map_lookup_elem(m.meta, &zero, &meta);
+	meta.generation++;
+	meta.loaded_at = time(NULL);
+	meta.reload_failed_at = 0;
+	meta.mode = cfg->mode;
+	snprintf(meta.state_dir, sizeof(meta.state_dir), "%s", cfg->state_dir);
+	bpf_map_update_elem(m.meta, &zero, &meta, BPF_ANY);
+
+	pthread_mutex_lock(&d->lock);
+	moat_gen_destroy(&d->gen);
+	d->gen = gen;
+	memset(&gen, 0, sizeof(gen));
+	pthread_mutex_unlock(&d->lock);
+	moat_info("policy generation %llu in force on %zu interface(s), mode %s",
+		  (unsigned long long)meta.generation, cfg->n_interfaces,
+		  cfg->mode == MOAT_MODE_MONITOR ? "monitor" : "enforce");
+	ret = 0;
+out:
+	moat_gen_destroy(&gen);
+	moat_pins_close(&prev);
+	return ret;
+}
+
+void moatd_sweep(struct moatd *d)
+{
+	struct moat_pins p;
+	int n_devops, n_ban;
+
+	if (moat_pins_open(d->cfg.pin_dir, &p))
+		return;
+	if (moat_pins_lock(&p) == 0) {
+		n_devops = moat_table_sweep(moat_pins_devops(&p));
+		n_ban = moat_table_sweep(moat_pins_ban(&p));
+		if (n_devops > 0 || n_ban > 0) {
+			moat_info("expired: %d devops entr%s, %d ban(s)", n_devops,
+				  n_devops == 1 ? "y" : "ies", n_ban);
+			moat_state_save(d->cfg.state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
+		}
+	}
+	moat_pins_close(&p);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef MOATD_H
+#define MOATD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+#include "lib/config.h"
+#include "lib/loader.h"
+#include "lib/pins.h"
+
+struct moatd {
+	const char *config_path;
+	struct moat_config cfg;		/* the policy in force */
+	bool have_cfg;
+	struct moat_gen gen;		/* its programs and generation maps */
+	/* Guards the generation swap against readers (metrics); never held
+	 * while loading or verifying, only while fds change hands. */
+	pthread_mutex_t lock;
+	bool reload_ok;
+	time_t last_reload;
+};
+
+/*
+ * Makes cfg the enforced policy: loads a new generation next to the running
+ * one, fills it, swaps every interface's link to it, then pins it. Before
+ * the swap nothing visible changes; on error err says why.
+ */
+int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen);
+
+/* Deletes expired devops entries and bans; logs what it removed. */
+void moatd_sweep(struct moatd *d);
+
+#endif /* MOATD_H */
