@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * moat's ingress policy (SPEC §2). One instance of this program is loaded
- * per interface and per policy generation: the policy that never changes
- * between reloads lives in .rodata, the address tables that moatctl edits
- * at run time live in maps. A reload builds a whole new generation (program
- * and tables) and swaps it in with one bpf_link update per interface.
+ * moat's packet policy (SPEC §2): the XDP ingress judge and the TC egress
+ * recorder of flows the host opens.
+ *
+ * One instance of this object is loaded per interface and per policy
+ * generation: what never changes between reloads lives in .rodata, what
+ * moatctl edits at run time lives in maps. A reload builds a whole new
+ * generation (programs and the devops/deny tables) and swaps it in with one
+ * bpf_link update per interface, so no packet meets a half-applied policy.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -13,10 +16,17 @@
 #include "moat/shared.h"
 #include "lib/parse.h"
 
+#define NSEC_PER_SEC	1000000000ULL
+#define TC_ACT_UNSPEC_	(-1)	/* tcx: no opinion, next program or pass */
+
 /* Set by the loader before load (user/lib/loader.c). */
 const volatile __u32 if_slot;
 const volatile __u32 monitor;
 const volatile __u32 icmp_echo;
+const volatile __u32 tls_validate;
+const volatile __u32 tls_min_version;	/* wire value, 0x0303 = TLS 1.2 */
+const volatile __u32 tls_quic;
+const volatile __u32 ssh_validate;
 const volatile __u32 n_pass_ethertypes;
 const volatile __u16 pass_ethertypes[MOAT_MAX_ETHERTYPES];	/* host order */
 const volatile __u8 port_class[65536];				/* enum moat_port_class */
@@ -42,6 +52,34 @@ struct {
 	__type(key, __u32);
 	__type(value, struct moat_meta);
 } meta SEC(".maps");
+
+/* Flows the host opened; max_entries set from outbound.max_flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct moat_flow_key);
+	__type(value, struct moat_flow);
+} flows SEC(".maps");
+
+/* Inbound connections on validated ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_CONNS);
+	__type(key, struct moat_flow_key);
+	__type(value, struct moat_conn);
+} conns SEC(".maps");
+
+/*
+ * Local ports that have (or had) a host-opened flow: a reply lookup in the
+ * hash is only worth it for those. Bits are never cleared, so this only
+ * ever errs towards one lookup too many.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MOAT_LOCAL_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} local_ports SEC(".maps");
 
 /* An address table: exact hosts in a hash, networks in a small LPM trie. */
 #define ADDR_TABLE(name)						\
@@ -107,25 +145,41 @@ static __always_inline int table_match(void *exact, void *prefix, void *count,
 
 #define TABLE_MATCH(t, src) table_match(&t, &t##_prefix, &t##_count, src)
 
+/* The dry-run record moatctl check put before the packet, or NULL. */
+static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
+{
+	struct moat_dryrun *d = (void *)(long)ctx->data_meta;
+
+	if ((void *)(d + 1) > (void *)(long)ctx->data)
+		return NULL;
+	return d->magic == MOAT_DRYRUN_MAGIC ? d : NULL;
+}
+
 /* Counts the packet under its verdict and reason, returns the XDP action. */
-static __always_inline int verdict(struct xdp_md *ctx, __u32 v, __u32 reason)
+static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 {
 	struct moat_counter *c;
 	__u32 idx;
 
 	if (v == MOAT_V_DROP && monitor)
 		v = MOAT_V_MONITOR_DROP;
-	idx = MOAT_STATS_IDX(if_slot, v, reason);
-	c = bpf_map_lookup_elem(&stats, &idx);
-	if (c) {
-		c->packets++;
-		c->bytes += ctx->data_end - ctx->data;
+	if (p->dry) {
+		p->dry->verdict = v;
+		p->dry->reason = reason;
+	} else {
+		idx = MOAT_STATS_IDX(if_slot, v, reason);
+		c = bpf_map_lookup_elem(&stats, &idx);
+		if (c) {
+			c->packets++;
+			c->bytes += p->len;
+		}
 	}
 	return v == MOAT_V_DROP ? XDP_DROP : XDP_PASS;
 }
 
-#define PASS(r) verdict(ctx, MOAT_V_PASS, MOAT_R_##r)
-#define DROP(r) verdict(ctx, MOAT_V_DROP, MOAT_R_##r)
+/* Every function that judges has the packet as p. */
+#define PASS(r) verdict(p, MOAT_V_PASS, MOAT_R_##r)
+#define DROP(r) verdict(p, MOAT_V_DROP, MOAT_R_##r)
 
 static __always_inline int ethertype_listed(__u16 proto)
 {
@@ -136,12 +190,159 @@ static __always_inline int ethertype_listed(__u16 proto)
 	return 0;
 }
 
-static __always_inline int judge_icmp(struct xdp_md *ctx, struct cursor *c, struct pkt *p)
+static __always_inline __u32 port_word(__u8 proto, __u16 port)
+{
+	return (proto == IPPROTO_UDP ? 65536 / 64 : 0) + port / 64;
+}
+
+static __always_inline int local_port_used(__u8 proto, __u16 port)
+{
+	__u32 w = port_word(proto, port);
+	__u64 *bits = bpf_map_lookup_elem(&local_ports, &w);
+
+	return bits && (*bits & (1ULL << (port % 64)));
+}
+
+static __always_inline __u64 flow_timeout(__u8 proto, const struct moat_flow *f)
+{
+	if (proto == IPPROTO_TCP)
+		return (f->closing ? MOAT_FLOW_TCP_CLOSING_TIMEOUT : MOAT_FLOW_TCP_TIMEOUT) *
+		       NSEC_PER_SEC;
+	if (proto == IPPROTO_UDP)
+		return MOAT_FLOW_UDP_TIMEOUT * NSEC_PER_SEC;
+	return MOAT_FLOW_ICMP_TIMEOUT * NSEC_PER_SEC;
+}
+
+/*
+ * 5. Whether the packet answers a flow the host opened: the exact reversed
+ * 5-tuple was recorded on egress. fin/rst end the flow (not in a dry run).
+ */
+static __always_inline int is_reply(const struct pkt *p, __be16 sport,
+				    __be16 dport, int fin, int rst)
+{
+	struct moat_flow_key key = {
+		.remote = p->src, .local = p->dst,
+		.remote_port = sport, .local_port = dport, .proto = p->l4proto,
+	};
+	struct moat_flow *f = bpf_map_lookup_elem(&flows, &key);
+	__u64 now;
+
+	if (!f)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - f->last_seen_ns > flow_timeout(p->l4proto, f))
+		return 0;
+	if (p->dry)
+		return 1;
+	if (rst)
+		bpf_map_delete_elem(&flows, &key);
+	else if (fin)
+		f->closing = 1;
+	return 1;
+}
+
+/*
+ * The first client payload of a connection: 0 when it is what the port
+ * expects, else the reason to drop it. Only the first bytes matter: a
+ * ClientHello spanning several segments is judged by its first.
+ */
+static __always_inline int first_payload_reason(const __u8 *b, const void *end, __u32 len,
+						__u8 class)
+{
+	if (class == MOAT_PORT_SSH) {
+		/* "SSH-2.0-" */
+		if (len < 8 || (void *)(b + 8) > end)
+			return MOAT_R_NOT_SSH;
+		if (b[0] != 'S' || b[1] != 'S' || b[2] != 'H' || b[3] != '-' ||
+		    b[4] != '2' || b[5] != '.' || b[6] != '0' || b[7] != '-')
+			return MOAT_R_NOT_SSH;
+		return 0;
+	}
+	if (len < 3 || (void *)(b + 3) > end)
+		return MOAT_R_NOT_TLS;
+	/* SSLv2-format ClientHello: 2-byte length with the top bit set, then
+	 * message type 1. No TLS >= 1.0 client needs it. */
+	if ((b[0] & 0x80) && b[2] == 1)
+		return MOAT_R_TLS_VERSION;
+	/* record: type 22 (handshake), version 3.x, length; handshake: type 1
+	 * (ClientHello), 3-byte length, then client_version. */
+	if (len < 11 || (void *)(b + 11) > end)
+		return MOAT_R_NOT_TLS;
+	if (b[0] != 22 || b[1] != 3 || b[5] != 1)
+		return MOAT_R_NOT_TLS;
+	if (((__u32)b[9] << 8 | b[10]) < tls_min_version)
+		return MOAT_R_TLS_VERSION;
+	return 0;
+}
+
+/*
+ * 7./8. with validation: the first payload of each inbound connection must
+ * be the port's protocol, else that packet and the rest of the connection
+ * drop. Packets of connections with no state (opened before moat) pass: the
+ * kernel resets what it does not know.
+ */
+static __always_inline int judge_conn(const struct pkt *p,
+				      const struct tcphdr *th, const __u8 *payload,
+				      const void *end, __u8 class, __u32 pass_reason)
+{
+	struct moat_flow_key key = {
+		.remote = p->src, .local = p->dst,
+		.remote_port = th->source, .local_port = th->dest, .proto = IPPROTO_TCP,
+	};
+	__u32 len = p->l3_end - (void *)payload;
+	int dry = p->dry != NULL;
+	struct moat_conn *conn, fresh;
+	int r;
+
+	if (th->syn && !th->ack) {
+		/* TCP Fast Open: the SYN's own payload is the first. */
+		r = len ? first_payload_reason(payload, end, len, class) : 0;
+		if (!dry) {
+			fresh.first_seq = bpf_ntohl(th->seq) + 1;
+			fresh.state = r ? MOAT_CONN_BAD : len ? MOAT_CONN_OK : MOAT_CONN_AWAIT;
+			fresh.reason = r;
+			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		}
+		return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+	}
+
+	conn = bpf_map_lookup_elem(&conns, &key);
+	if (!conn) {
+		/* moatctl check asks about a new connection's first bytes. */
+		if (dry && len && (r = first_payload_reason(payload, end, len, class)))
+			return verdict(p, MOAT_V_DROP, r);
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	}
+	if (th->rst && !dry)
+		bpf_map_delete_elem(&conns, &key);
+	if (conn->state == MOAT_CONN_BAD)
+		return verdict(p, MOAT_V_DROP, conn->reason);
+	if (conn->state == MOAT_CONN_OK || !len)
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	/* Awaiting: a segment from further on passes, the kernel holds it
+	 * until the first arrives, and that one we judge. */
+	if (bpf_ntohl(th->seq) != conn->first_seq)
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	r = first_payload_reason(payload, end, len, class);
+	if (!dry) {
+		conn->state = r ? MOAT_CONN_BAD : MOAT_CONN_OK;
+		conn->reason = r;
+	}
+	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+}
+
+static __always_inline int judge_icmp(struct cursor *c, struct pkt *p)
 {
 	struct icmphdr *ih = parse_icmp(c);
 
 	if (!ih || c->pos > p->l3_end)
 		return DROP(MALFORMED);
+	/* 5. echo replies to the host's own pings: keyed by identifier */
+	if ((!p->v6 && ih->type == 0) || (p->v6 && ih->type == 129)) {
+		if (is_reply(p, ih->un.echo.id, ih->un.echo.id, 0, 0))
+			return PASS(REPLY);
+		return DROP(ICMP);
+	}
 	if (!p->v6) {
 		switch (ih->type) {
 		case 3:		/* destination unreachable, incl. frag needed (PMTUD) */
@@ -173,11 +374,14 @@ int moat_xdp(struct xdp_md *ctx)
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
-	struct pkt p = {};
+	struct pkt pk = {}, *p = &pk;
 	struct tcphdr *th;
 	struct udphdr *uh;
 	int proto;
 	__u8 class;
+
+	p->dry = dryrun(ctx);
+	p->len = c.end - c.pos;
 
 	/* 1. frames */
 	proto = parse_eth(&c);
@@ -188,48 +392,158 @@ int moat_xdp(struct xdp_md *ctx)
 
 	/* 2. IP */
 	if (proto == ETH_P_IP)
-		proto = parse_ipv4(&c, &p);
+		proto = parse_ipv4(&c, p);
 	else if (proto == ETH_P_IPV6)
-		proto = parse_ipv6(&c, &p);
+		proto = parse_ipv6(&c, p);
 	else
 		return ethertype_listed(proto) ? PASS(ETHERTYPE) : DROP(ETHERTYPE);
 	if (proto < 0)
 		return DROP(MALFORMED);
 
 	/* 3. deny and bans, before anything can pass */
-	if (TABLE_MATCH(deny, &p.src))
+	if (TABLE_MATCH(deny, &p->src))
 		return DROP(DENIED);
-	if (TABLE_MATCH(ban, &p.src))
+	if (TABLE_MATCH(ban, &p->src))
 		return DROP(BANNED);
 
 	/* 4. fragments: only the first carries the L4 header we judge */
-	if (p.nonfirst_frag)
+	if (p->nonfirst_frag)
 		return DROP(FRAGMENT);
 
-	/* 6. ICMP */
-	if ((!p.v6 && proto == IPPROTO_ICMP) || (p.v6 && proto == IPPROTO_ICMPV6_))
-		return judge_icmp(ctx, &c, &p);
+	/* 5. replies and 6. ICMP */
+	if ((!p->v6 && proto == IPPROTO_ICMP) || (p->v6 && proto == IPPROTO_ICMPV6_))
+		return judge_icmp(&c, p);
 
-	/* 7.-9. services */
 	if (proto == IPPROTO_TCP) {
 		th = parse_tcp(&c);
 		/* Bounds come from the frame (the verifier tracks those); a
 		 * header running into L2 padding is still malformed. */
-		if (!th || c.pos > p.l3_end)
+		if (!th || c.pos > p->l3_end)
 			return DROP(MALFORMED);
+		if (local_port_used(IPPROTO_TCP, bpf_ntohs(th->dest)) &&
+		    is_reply(p, th->source, th->dest, th->fin, th->rst))
+			return PASS(REPLY);
+
+		/* 7. TLS, 8. SSH, 9. the rest */
 		class = port_class[bpf_ntohs(th->dest)];
 		if (class == MOAT_PORT_TLS)
-			return PASS(TLS);
-		if (class == MOAT_PORT_SSH)
-			return TABLE_MATCH(devops, &p.src) ? PASS(SSH) : DROP(SSH_SOURCE);
+			return tls_validate ? judge_conn(p, th, c.pos, c.end, class, MOAT_R_TLS)
+					    : PASS(TLS);
+		if (class == MOAT_PORT_SSH) {
+			if (!TABLE_MATCH(devops, &p->src))
+				return DROP(SSH_SOURCE);
+			return ssh_validate ? judge_conn(p, th, c.pos, c.end, class, MOAT_R_SSH)
+					    : PASS(SSH);
+		}
 		return DROP(PORT);
 	}
 	if (proto == IPPROTO_UDP) {
 		uh = parse_udp(&c);
-		if (!uh || c.pos > p.l3_end)
+		if (!uh || c.pos > p->l3_end)
 			return DROP(MALFORMED);
+		if (local_port_used(IPPROTO_UDP, bpf_ntohs(uh->dest)) &&
+		    is_reply(p, uh->source, uh->dest, 0, 0))
+			return PASS(REPLY);
+		if (port_class[bpf_ntohs(uh->dest)] == MOAT_PORT_TLS && tls_quic) {
+			__u8 *b = c.pos;
+
+			/* QUIC long header: header form and fixed bits set. */
+			if ((void *)(b + 1) <= c.end && c.pos < p->l3_end && (b[0] & 0xc0) == 0xc0)
+				return PASS(TLS);
+			return DROP(NOT_TLS);
+		}
 	}
 	return DROP(PORT);
+}
+
+/*
+ * Egress: record the flows the host opens, so their replies pass. Only a
+ * TCP SYN opens a TCP flow (answers to inbound connections open nothing);
+ * any UDP datagram and ICMP echo request opens or refreshes one.
+ */
+SEC("tc")
+int moat_egress(struct __sk_buff *skb)
+{
+	struct cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	struct moat_flow_key key = {};
+	struct moat_flow fl = {}, *f;
+	struct pkt p = {};
+	struct tcphdr *th;
+	struct udphdr *uh;
+	struct icmphdr *ih;
+	int proto, opens = 0, fin = 0, rst = 0;
+	__u16 lport = 0;
+
+	proto = parse_eth(&c);
+	if (proto == ETH_P_IP)
+		proto = parse_ipv4(&c, &p);
+	else if (proto == ETH_P_IPV6)
+		proto = parse_ipv6(&c, &p);
+	else
+		return TC_ACT_UNSPEC_;
+	if (proto < 0 || p.nonfirst_frag)
+		return TC_ACT_UNSPEC_;
+
+	/* Outbound: local = the packet's source. */
+	key.remote = p.dst;
+	key.local = p.src;
+	key.proto = proto;
+	if (proto == IPPROTO_TCP) {
+		th = parse_tcp(&c);
+		if (!th)
+			return TC_ACT_UNSPEC_;
+		key.remote_port = th->dest;
+		key.local_port = th->source;
+		lport = bpf_ntohs(th->source);
+		opens = th->syn && !th->ack;
+		fin = th->fin;
+		rst = th->rst;
+	} else if (proto == IPPROTO_UDP) {
+		uh = parse_udp(&c);
+		if (!uh)
+			return TC_ACT_UNSPEC_;
+		key.remote_port = uh->dest;
+		key.local_port = uh->source;
+		lport = bpf_ntohs(uh->source);
+		opens = 1;
+	} else if ((!p.v6 && proto == IPPROTO_ICMP) || (p.v6 && proto == IPPROTO_ICMPV6_)) {
+		ih = parse_icmp(&c);
+		if (!ih || ih->type != (p.v6 ? 128 : 8))
+			return TC_ACT_UNSPEC_;
+		key.remote_port = key.local_port = ih->un.echo.id;
+		opens = 1;
+	} else {
+		return TC_ACT_UNSPEC_;
+	}
+
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (rst) {
+		if (f)
+			bpf_map_delete_elem(&flows, &key);
+		return TC_ACT_UNSPEC_;
+	}
+	if (f) {
+		f->last_seen_ns = bpf_ktime_get_ns();
+		if (fin)
+			f->closing = 1;
+		return TC_ACT_UNSPEC_;
+	}
+	if (!opens)
+		return TC_ACT_UNSPEC_;
+	fl.last_seen_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&flows, &key, &fl, BPF_ANY);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return TC_ACT_UNSPEC_;
+
+	__u32 w = port_word(proto, lport);
+	__u64 *bits = bpf_map_lookup_elem(&local_ports, &w);
+
+	if (bits && !(*bits & (1ULL << (lport % 64))))
+		__sync_fetch_and_or(bits, 1ULL << (lport % 64));
+	return TC_ACT_UNSPEC_;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -32,8 +32,11 @@ struct moat_vlan_hdr {
 /* What the policy needs to know about a packet, filled by the parsers. */
 struct pkt {
 	struct moat_addr src;	/* IPv6 or IPv4-mapped */
+	struct moat_addr dst;
 	void *l4;		/* start of the L4 header */
 	void *l3_end;		/* end of the IP datagram (excludes L2 padding) */
+	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
+	__u32 len;		/* frame length, for the byte counters */
 	__u8 l4proto;
 	__u8 v6;
 	__u8 nonfirst_frag;
@@ -88,6 +91,10 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	p->src.a[1] = 0;
 	p->src.a[2] = bpf_htonl(0x0000ffff);
 	p->src.a[3] = iph->saddr;
+	p->dst.a[0] = 0;
+	p->dst.a[1] = 0;
+	p->dst.a[2] = bpf_htonl(0x0000ffff);
+	p->dst.a[3] = iph->daddr;
 	p->nonfirst_frag = (bpf_ntohs(iph->frag_off) & 0x1fff) != 0;
 	p->l4proto = iph->protocol;
 	p->l3_end = c->pos + tot;
@@ -112,6 +119,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 		return -1;
 
 	__builtin_memcpy(&p->src, &ip6h->saddr, sizeof(p->src));
+	__builtin_memcpy(&p->dst, &ip6h->daddr, sizeof(p->dst));
 	p->hop_limit = ip6h->hop_limit;
 	p->v6 = 1;
 	p->l3_end = (void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len);

@@ -70,6 +70,67 @@ struct moat_table_count {
 };
 _Static_assert(sizeof(struct moat_table_count) == 8, "moat_table_count size");
 
+/*
+ * A flow in the direction the XDP program sees it: remote = the packet's
+ * source. Used for flows the host opened (flows map, written on egress,
+ * matched on ingress: replies) and for inbound connections whose first
+ * payload is validated (conns map).
+ */
+struct moat_flow_key {
+	struct moat_addr remote;
+	struct moat_addr local;
+	__be16 remote_port;	/* ICMP echo: the identifier */
+	__be16 local_port;	/* ICMP echo: the identifier */
+	__u8 proto;
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct moat_flow_key) == 40, "moat_flow_key size");
+
+struct moat_flow {
+	__u64 last_seen_ns;	/* CLOCK_MONOTONIC */
+	__u32 closing;		/* FIN seen: short timeout from now on */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct moat_flow) == 16, "moat_flow size");
+
+/* Idle timeouts of host-opened flows, seconds. */
+#define MOAT_FLOW_TCP_TIMEOUT		7200
+#define MOAT_FLOW_TCP_CLOSING_TIMEOUT	30
+#define MOAT_FLOW_UDP_TIMEOUT		120
+#define MOAT_FLOW_ICMP_TIMEOUT		30
+
+enum moat_conn_state {
+	MOAT_CONN_AWAIT = 1,	/* SYN seen, first payload not yet */
+	MOAT_CONN_OK = 2,	/* first payload was the expected protocol */
+	MOAT_CONN_BAD = 3,	/* it was not: drop the rest */
+};
+
+struct moat_conn {
+	__u32 first_seq;	/* sequence number of the first payload byte */
+	__u8 state;		/* enum moat_conn_state */
+	__u8 reason;		/* enum moat_reason when BAD */
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct moat_conn) == 8, "moat_conn size");
+
+#define MOAT_MAX_CONNS		262144	/* inbound connections under validation */
+/* Local ports with host-opened flows, one bit each, TCP then UDP. */
+#define MOAT_LOCAL_PORT_WORDS	(2 * 65536 / 64)
+
+/*
+ * moatctl check runs packets through the loaded program with this in the
+ * XDP metadata area: the program then writes nothing (no counter, flow or
+ * connection) and reports its verdict and reason here instead.
+ */
+#define MOAT_DRYRUN_MAGIC	0x4d4f4154	/* "MOAT" */
+struct moat_dryrun {
+	__u32 magic;
+	__u8 verdict;
+	__u8 reason;
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct moat_dryrun) == 8, "moat_dryrun size");
+
 /* Packet and byte counter; the stats map is per-CPU, summed in user space. */
 struct moat_counter {
 	__u64 packets;
@@ -117,6 +178,9 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_BAN		"ban"		/* persistent: exact */
 #define MOAT_PIN_BAN_PFX	"ban_prefix"	/* persistent: LPM */
 #define MOAT_PIN_BAN_CNT	"ban_count"	/* persistent */
+#define MOAT_PIN_FLOWS		"flows"		/* persistent */
+#define MOAT_PIN_CONNS		"conns"		/* persistent */
+#define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
 #define MOAT_PIN_DEVOPS		"devops"	/* generation */
 #define MOAT_PIN_DEVOPS_PFX	"devops_prefix"	/* generation */
 #define MOAT_PIN_DEVOPS_CNT	"devops_count"	/* generation */
@@ -124,5 +188,6 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_DENY_PFX	"deny_prefix"	/* generation */
 #define MOAT_PIN_DENY_CNT	"deny_count"	/* generation */
 #define MOAT_PIN_LINK_PREFIX	"link_"		/* + interface name: XDP bpf_link */
+#define MOAT_PIN_TCX_PREFIX	"tcx_"		/* + interface name: TC egress bpf_link */
 
 #endif /* MOAT_SHARED_H */

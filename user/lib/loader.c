@@ -32,6 +32,13 @@ static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u
 	ro->if_slot = slot;
 	ro->monitor = cfg->mode == MOAT_MODE_MONITOR;
 	ro->icmp_echo = cfg->icmp.echo;
+	ro->tls_validate = cfg->tls.validate;
+	/* TLS 1.3 hellos carry legacy_version 1.2 (the real one hides in an
+	 * extension), so "1.3" can only be enforced by the server: at the
+	 * NIC it means 1.2. */
+	ro->tls_min_version = cfg->tls.min_version > 0x0303 ? 0x0303 : cfg->tls.min_version;
+	ro->tls_quic = cfg->tls.quic;
+	ro->ssh_validate = cfg->ssh.validate;
 	ro->n_pass_ethertypes = cfg->n_pass_ethertypes;
 	for (size_t i = 0; i < cfg->n_pass_ethertypes; i++)
 		ro->pass_ethertypes[i] = cfg->pass_ethertypes[i];
@@ -51,25 +58,17 @@ static int reuse_from(struct bpf_map *map, struct moat_bpf *first)
 	return bpf_map__reuse_fd(map, bpf_map__fd(src));
 }
 
-static int reuse_persistent(struct moat_bpf *skel, const struct moat_pins *p)
+static int reuse_persistent(struct moat_bpf *skel, struct moat_pins *p)
 {
-	struct {
-		struct bpf_map *map;
-		int fd;
-	} maps[] = {
-		{ skel->maps.stats, p->stats },
-		{ skel->maps.ifaces, p->ifaces },
-		{ skel->maps.meta, p->meta },
-		{ skel->maps.ban, p->ban },
-		{ skel->maps.ban_prefix, p->ban_prefix },
-		{ skel->maps.ban_count, p->ban_count },
-	};
 	int err;
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		if (maps[i].fd < 0)
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		const struct moat_pin_desc *d = &moat_pin_maps[i];
+		int fd = *moat_pin_fd(p, d);
+
+		if (d->generation || fd < 0)
 			continue;
-		err = bpf_map__reuse_fd(maps[i].map, maps[i].fd);
+		err = bpf_map__reuse_fd(bpf_object__find_map_by_name(skel->obj, d->name), fd);
 		if (err)
 			return err;
 	}
@@ -83,6 +82,20 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 	int ret;
 
 	memset(g, 0, sizeof(*g));
+	if (persist && persist->flows >= 0) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		/* A pinned table can't be resized, and a new one would forget
+		 * every flow in progress. */
+		if (!bpf_obj_get_info_by_fd(persist->flows, &info, &len) &&
+		    info.max_entries != cfg->outbound.max_flows) {
+			snprintf(err, errlen, "outbound.max_flows: the flow table holds %u entries; "
+				 "changing it to %u needs 'moatctl unload' and a restart",
+				 info.max_entries, cfg->outbound.max_flows);
+			return -EBUSY;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct moat_bpf *skel = moat_bpf__open();
 
@@ -95,8 +108,9 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 		g->slot[i] = slots[i];
 		g->n = i + 1;
 		set_rodata(skel, cfg, slots[i]);
+		bpf_map__set_max_entries(skel->maps.flows, cfg->outbound.max_flows);
 		if (i == 0) {
-			ret = persist ? reuse_persistent(skel, persist) : 0;
+			ret = persist ? reuse_persistent(skel, (struct moat_pins *)persist) : 0;
 		} else {
 			ret = 0;
 			bpf_object__for_each_map(map, skel->obj) {
@@ -132,27 +146,21 @@ void moat_gen_destroy(struct moat_gen *g)
 
 void moat_gen_maps(const struct moat_gen *g, struct moat_pins *out)
 {
-	struct moat_bpf *s = g->skel[0];
-
-	memset(out, 0, sizeof(*out));
-	out->lock_fd = -1;
-	out->stats = bpf_map__fd(s->maps.stats);
-	out->ifaces = bpf_map__fd(s->maps.ifaces);
-	out->meta = bpf_map__fd(s->maps.meta);
-	out->ban = bpf_map__fd(s->maps.ban);
-	out->ban_prefix = bpf_map__fd(s->maps.ban_prefix);
-	out->ban_count = bpf_map__fd(s->maps.ban_count);
-	out->devops = bpf_map__fd(s->maps.devops);
-	out->devops_prefix = bpf_map__fd(s->maps.devops_prefix);
-	out->devops_count = bpf_map__fd(s->maps.devops_count);
-	out->deny = bpf_map__fd(s->maps.deny);
-	out->deny_prefix = bpf_map__fd(s->maps.deny_prefix);
-	out->deny_count = bpf_map__fd(s->maps.deny_count);
+	moat_pins_init(out, NULL);
+	for (size_t i = 0; i < moat_nr_pin_maps; i++)
+		*moat_pin_fd(out, &moat_pin_maps[i]) =
+			bpf_map__fd(bpf_object__find_map_by_name(g->skel[0]->obj,
+								 moat_pin_maps[i].name));
 }
 
 int moat_gen_prog_fd(const struct moat_gen *g, size_t i)
 {
 	return bpf_program__fd(g->skel[i]->progs.moat_xdp);
+}
+
+int moat_gen_egress_fd(const struct moat_gen *g, size_t i)
+{
+	return bpf_program__fd(g->skel[i]->progs.moat_egress);
 }
 
 int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, size_t errlen)

@@ -30,7 +30,8 @@ void moat_gen_destroy(struct moat_gen *g);
 
 /* The generation's map fds in pins form (not duplicated; dir and lock unset). */
 void moat_gen_maps(const struct moat_gen *g, struct moat_pins *out);
-int moat_gen_prog_fd(const struct moat_gen *g, size_t i);
+int moat_gen_prog_fd(const struct moat_gen *g, size_t i);	/* XDP ingress */
+int moat_gen_egress_fd(const struct moat_gen *g, size_t i);	/* TC egress */
 
 /* Puts the config's devops and deny entries into the generation's tables. */
 int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Pinned-state access shared by moatd and moatctl (see pins.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,36 +38,46 @@ static int pin_get(const char *dir, const char *name)
 	return bpf_obj_get(path);
 }
 
+#define PIN(field, pin, gen) { pin, offsetof(struct moat_pins, field), gen }
+const struct moat_pin_desc moat_pin_maps[] = {
+	PIN(stats, MOAT_PIN_STATS, false),
+	PIN(ifaces, MOAT_PIN_IFACES, false),
+	PIN(meta, MOAT_PIN_META, false),
+	PIN(ban, MOAT_PIN_BAN, false),
+	PIN(ban_prefix, MOAT_PIN_BAN_PFX, false),
+	PIN(ban_count, MOAT_PIN_BAN_CNT, false),
+	PIN(flows, MOAT_PIN_FLOWS, false),
+	PIN(conns, MOAT_PIN_CONNS, false),
+	PIN(local_ports, MOAT_PIN_LOCAL_PORTS, false),
+	PIN(devops, MOAT_PIN_DEVOPS, true),
+	PIN(devops_prefix, MOAT_PIN_DEVOPS_PFX, true),
+	PIN(devops_count, MOAT_PIN_DEVOPS_CNT, true),
+	PIN(deny, MOAT_PIN_DENY, true),
+	PIN(deny_prefix, MOAT_PIN_DENY_PFX, true),
+	PIN(deny_count, MOAT_PIN_DENY_CNT, true),
+};
+#undef PIN
+const size_t moat_nr_pin_maps = sizeof(moat_pin_maps) / sizeof(moat_pin_maps[0]);
+
+void moat_pins_init(struct moat_pins *p, const char *dir)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir ? dir : "");
+	p->lock_fd = -1;
+	for (size_t i = 0; i < moat_nr_pin_maps; i++)
+		*moat_pin_fd(p, &moat_pin_maps[i]) = -1;
+}
+
 int moat_pins_open(const char *dir, struct moat_pins *p)
 {
-	struct {
-		int *fd;
-		const char *name;
-	} maps[] = {
-		{ &p->stats, MOAT_PIN_STATS },
-		{ &p->ifaces, MOAT_PIN_IFACES },
-		{ &p->meta, MOAT_PIN_META },
-		{ &p->ban, MOAT_PIN_BAN },
-		{ &p->ban_prefix, MOAT_PIN_BAN_PFX },
-		{ &p->ban_count, MOAT_PIN_BAN_CNT },
-		{ &p->devops, MOAT_PIN_DEVOPS },
-		{ &p->devops_prefix, MOAT_PIN_DEVOPS_PFX },
-		{ &p->devops_count, MOAT_PIN_DEVOPS_CNT },
-		{ &p->deny, MOAT_PIN_DENY },
-		{ &p->deny_prefix, MOAT_PIN_DENY_PFX },
-		{ &p->deny_count, MOAT_PIN_DENY_CNT },
-	};
-	size_t i;
 	int err;
 
-	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	p->lock_fd = -1;
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		*maps[i].fd = -1;
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		*maps[i].fd = pin_get(dir, maps[i].name);
-		if (*maps[i].fd < 0) {
+	moat_pins_init(p, dir);
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		int *fd = moat_pin_fd(p, &moat_pin_maps[i]);
+
+		*fd = pin_get(dir, moat_pin_maps[i].name);
+		if (*fd < 0) {
 			err = -errno;
 			moat_pins_close(p);
 			return err;
@@ -77,14 +88,12 @@ int moat_pins_open(const char *dir, struct moat_pins *p)
 
 void moat_pins_close(struct moat_pins *p)
 {
-	int *fds[] = { &p->stats, &p->ifaces, &p->meta, &p->ban, &p->ban_prefix,
-		       &p->ban_count, &p->devops, &p->devops_prefix, &p->devops_count,
-		       &p->deny, &p->deny_prefix, &p->deny_count };
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		int *fd = moat_pin_fd(p, &moat_pin_maps[i]);
 
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 	}
 	moat_pins_unlock(p);
 }

@@ -19,10 +19,32 @@ struct moat_pins {
 	char dir[PATH_MAX];
 	int stats, ifaces, meta;
 	int ban, ban_prefix, ban_count;
+	int flows, conns, local_ports;
 	int devops, devops_prefix, devops_count;
 	int deny, deny_prefix, deny_count;
 	int lock_fd;			/* flock on pin_dir, -1 when not held */
 };
+
+/*
+ * Every pinned map, once: its pin name (= its name in the BPF object) and
+ * where its fd lives in struct moat_pins. Generation maps are rebuilt by
+ * each (re)load; the others persist.
+ */
+struct moat_pin_desc {
+	const char *name;
+	size_t fd_off;
+	bool generation;
+};
+extern const struct moat_pin_desc moat_pin_maps[];
+extern const size_t moat_nr_pin_maps;
+
+static inline int *moat_pin_fd(struct moat_pins *p, const struct moat_pin_desc *d)
+{
+	return (int *)((char *)p + d->fd_off);
+}
+
+/* All fds -1, dir set, lock not held. */
+void moat_pins_init(struct moat_pins *p, const char *dir);
 
 /* One address table (exact hash + prefix LPM + counts). */
 struct moat_table {

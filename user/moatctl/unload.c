@@ -13,14 +13,14 @@ int do_unload(struct ctl *c, int argc, char **argv)
 {
 	int dfd, fd, detached = 0, failed = 0;
 	struct dirent *de;
-	struct moat_pins p = { .lock_fd = -1 };
+	struct moat_pins p;
 	DIR *dir;
 
 	if (argc) {
 		ctl_error(c, "unload: unexpected argument '%s'", argv[0]);
 		return EXIT_USAGE;
 	}
-	snprintf(p.dir, sizeof(p.dir), "%s", c->pin_dir);
+	moat_pins_init(&p, c->pin_dir);
 	dir = opendir(c->pin_dir);
 	if (!dir) {
 		ctl_error(c, "moat is not loaded under %s: %s", c->pin_dir, strerror(errno));
@@ -37,14 +37,15 @@ int do_unload(struct ctl *c, int argc, char **argv)
 	while ((de = readdir(dir))) {
 		char path[PATH_MAX];
 
-		if (strncmp(de->d_name, MOAT_PIN_LINK_PREFIX, strlen(MOAT_PIN_LINK_PREFIX)))
+		if (strncmp(de->d_name, MOAT_PIN_LINK_PREFIX, strlen(MOAT_PIN_LINK_PREFIX)) &&
+		    strncmp(de->d_name, MOAT_PIN_TCX_PREFIX, strlen(MOAT_PIN_TCX_PREFIX)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, de->d_name);
 		fd = bpf_obj_get(path);
 		if (fd >= 0 && bpf_link_detach(fd) && errno != EINVAL) {
 			ctl_error(c, "couldn't detach %s: %s", path, strerror(errno));
 			failed++;
-		} else {
+		} else if (!strncmp(de->d_name, MOAT_PIN_LINK_PREFIX, strlen(MOAT_PIN_LINK_PREFIX))) {
 			detached++;
 		}
 		if (fd >= 0)

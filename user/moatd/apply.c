@@ -58,28 +58,15 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, 
 	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* Persistent maps already pinned (a previous moatd), fd -1 where not. */
-static void open_persistent(const char *dir, struct moat_pins *p)
+/* Maps already pinned (a previous moatd), fd -1 where not. */
+static void open_pinned(const char *dir, struct moat_pins *p)
 {
-	struct {
-		int *fd;
-		const char *name;
-	} maps[] = {
-		{ &p->stats, MOAT_PIN_STATS }, { &p->ifaces, MOAT_PIN_IFACES },
-		{ &p->meta, MOAT_PIN_META }, { &p->ban, MOAT_PIN_BAN },
-		{ &p->ban_prefix, MOAT_PIN_BAN_PFX }, { &p->ban_count, MOAT_PIN_BAN_CNT },
-		{ &p->devops, MOAT_PIN_DEVOPS }, { &p->devops_prefix, MOAT_PIN_DEVOPS_PFX },
-		{ &p->devops_count, MOAT_PIN_DEVOPS_CNT }, { &p->deny, MOAT_PIN_DENY },
-		{ &p->deny_prefix, MOAT_PIN_DENY_PFX }, { &p->deny_count, MOAT_PIN_DENY_CNT },
-	};
 	char path[PATH_MAX];
 
-	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	p->lock_fd = -1;
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		pin_path(path, sizeof(path), dir, "", maps[i].name);
-		*maps[i].fd = bpf_obj_get(path);
+	moat_pins_init(p, dir);
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		pin_path(path, sizeof(path), dir, "", moat_pin_maps[i].name);
+		*moat_pin_fd(p, &moat_pin_maps[i]) = bpf_obj_get(path);
 	}
 }
 
@@ -121,6 +108,52 @@ static int assign_slots(const struct moat_config *cfg, int ifaces_fd, __u32 *slo
 	return 0;
 }
 
+/* libbpf 1.1 predates tcx; the kernel has it (6.6+). */
+#ifndef BPF_TCX_EGRESS
+#define BPF_TCX_EGRESS 47
+#endif
+
+/*
+ * The pinned link at path, if it still hooks ifindex: then points it at
+ * prog_fd (one atomic swap) and returns 1. A stale pin (its interface went
+ * away) is removed and 0 returned; errors are -errno.
+ */
+static int link_swap(const char *path, int ifindex, int prog_fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd, ret;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	/* xdp.ifindex and tcx.ifindex share their place in the union. */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.xdp.ifindex != (__u32)ifindex) {
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	ret = bpf_link_update(fd, prog_fd, NULL);
+	close(fd);
+	return ret ? ret : 1;
+}
+
+/* Pins a new link; unpinned it would die with us, so it is taken down. */
+static int link_pin(int fd, const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!bpf_obj_pin(fd, path)) {
+		close(fd);
+		return 0;
+	}
+	ret = -errno;
+	bpf_link_detach(fd);
+	close(fd);
+	snprintf(err, errlen, "couldn't pin %s: %s", path, strerror(-ret));
+	return ret;
+}
+
 static int link_create(int prog_fd, int ifindex, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
@@ -129,36 +162,24 @@ static int link_create(int prog_fd, int ifindex, __u32 flags)
 }
 
 /*
- * Points the interface's pinned link at the new program, or creates and
+ * Points the interface's pinned XDP link at the new program, or creates and
  * pins the link. Returns the attach mode, or -errno.
  */
-static int attach_iface(const char *dir, const char *name, int ifindex, int prog_fd,
-			enum moat_xdp_mode want, __u32 old_mode, char *err, size_t errlen)
+static int attach_xdp(const char *dir, const char *name, int ifindex, int prog_fd,
+		      enum moat_xdp_mode want, __u32 old_mode, char *err, size_t errlen)
 {
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd, mode, ret;
 
 	if ((ret = pin_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, name)))
 		return ret;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex == (__u32)ifindex) {
-			/* The swap: one atomic pointer change per interface. */
-			ret = bpf_link_update(fd, prog_fd, NULL);
-			close(fd);
-			if (ret) {
-				snprintf(err, errlen, "couldn't update XDP link on '%s': %s", name,
-					 strerror(-ret));
-				return ret;
-			}
-			return old_mode;
-		}
-		/* Stale: the interface went away (or was recreated). */
-		close(fd);
-		unlink(path);
+	ret = link_swap(path, ifindex, prog_fd);
+	if (ret < 0) {
+		snprintf(err, errlen, "couldn't update XDP link on '%s': %s", name, strerror(-ret));
+		return ret;
 	}
+	if (ret)
+		return old_mode;
 
 	mode = want == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : MOAT_XDP_NATIVE;
 	fd = link_create(prog_fd, ifindex, mode == MOAT_XDP_NATIVE ? XDP_FLAGS_DRV_MODE
@@ -174,16 +195,43 @@ static int attach_iface(const char *dir, const char *name, int ifindex, int prog
 		snprintf(err, errlen, "couldn't attach XDP to '%s': %s", name, strerror(-ret));
 		return ret;
 	}
-	if (bpf_obj_pin(fd, path)) {
-		ret = -errno;
-		/* Unpinned, the link would die with us: take it down now. */
-		bpf_link_detach(fd);
-		close(fd);
-		snprintf(err, errlen, "couldn't pin %s: %s", path, strerror(-ret));
+	ret = link_pin(fd, path, err, errlen);
+	return ret ? ret : mode;
+}
+
+/* The egress flow recorder: attached with outbound.track, removed without. */
+static int attach_egress(const char *dir, const char *name, int ifindex, int prog_fd,
+			 bool track, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	if ((ret = pin_path(path, sizeof(path), dir, MOAT_PIN_TCX_PREFIX, name)))
+		return ret;
+	if (!track) {
+		if ((fd = bpf_obj_get(path)) >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+			unlink(path);
+		}
+		return 0;
+	}
+	ret = link_swap(path, ifindex, prog_fd);
+	if (ret < 0) {
+		snprintf(err, errlen, "couldn't update TC egress link on '%s': %s", name,
+			 strerror(-ret));
 		return ret;
 	}
-	close(fd);
-	return mode;
+	if (ret)
+		return 0;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_EGRESS, NULL);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "couldn't attach TC egress (tcx) to '%s': %s", name,
+			 strerror(-ret));
+		return ret;
+	}
+	return link_pin(fd, path, err, errlen);
 }
 
 /* Pins a map, replacing an older pin of the same name atomically. */
@@ -206,25 +254,13 @@ static int pin_replace(const char *dir, const char *name, int fd)
 	return 0;
 }
 
-static int pin_all(const char *dir, const struct moat_pins *m)
+static int pin_all(const char *dir, struct moat_pins *m)
 {
-	struct {
-		int fd;
-		const char *name;
-	} maps[] = {
-		{ m->stats, MOAT_PIN_STATS }, { m->ifaces, MOAT_PIN_IFACES },
-		{ m->meta, MOAT_PIN_META }, { m->ban, MOAT_PIN_BAN },
-		{ m->ban_prefix, MOAT_PIN_BAN_PFX }, { m->ban_count, MOAT_PIN_BAN_CNT },
-		{ m->devops, MOAT_PIN_DEVOPS }, { m->devops_prefix, MOAT_PIN_DEVOPS_PFX },
-		{ m->devops_count, MOAT_PIN_DEVOPS_CNT }, { m->deny, MOAT_PIN_DENY },
-		{ m->deny_prefix, MOAT_PIN_DENY_PFX }, { m->deny_count, MOAT_PIN_DENY_CNT },
-	};
 	int err;
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		/* Re-pinning a persistent map over itself is harmless. (bpffs
-		 * refuses names with dots: hence the "new_" prefix.) */
-		err = pin_replace(dir, maps[i].name, maps[i].fd);
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		/* Re-pinning a persistent map over itself is harmless. */
+		err = pin_replace(dir, moat_pin_maps[i].name, *moat_pin_fd(m, &moat_pin_maps[i]));
 		if (err)
 			return err;
 	}
@@ -248,11 +284,15 @@ static void release_slot(const char *dir, int ifaces_fd, int stats_fd, __u32 slo
 	char path[PATH_MAX];
 	int fd;
 
-	if (!pin_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, old->name) &&
-	    (fd = bpf_obj_get(path)) >= 0) {
-		bpf_link_detach(fd);
-		close(fd);
-		unlink(path);
+	const char *prefixes[] = { MOAT_PIN_LINK_PREFIX, MOAT_PIN_TCX_PREFIX };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!pin_path(path, sizeof(path), dir, prefixes[i], old->name) &&
+		    (fd = bpf_obj_get(path)) >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+			unlink(path);
+		}
 	}
 	moat_info("interface '%s': removed from the config, XDP detached", old->name);
 	bpf_map_update_elem(ifaces_fd, &slot, &none, BPF_ANY);
@@ -284,7 +324,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	}
 	if ((ret = prepare_pin_dir(cfg->pin_dir, err, errlen)))
 		return ret;
-	open_persistent(cfg->pin_dir, &prev);
+	open_pinned(cfg->pin_dir, &prev);
 	if ((ret = moat_pins_lock(&prev))) {
 		snprintf(err, errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
 		goto out;
@@ -348,9 +388,15 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		struct moat_iface ifc = { .ifindex = ifindex[i] };
 		int mode;
 
-		mode = attach_iface(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-				    moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
-				    o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE, err, errlen);
+		/* Egress first: replies must be recognised before ingress
+		 * starts judging them. */
+		ret = attach_egress(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
+				    moat_gen_egress_fd(&gen, i), cfg->outbound.track, err, errlen);
+		if (ret)
+			goto out;
+		mode = attach_xdp(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
+				  moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
+				  o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE, err, errlen);
 		if (mode < 0) {
 			ret = mode;
 			goto out;
