@@ -30,6 +30,13 @@ static void usage(FILE *f)
 "  ban list                      banned sources\n"
 "  ban add CIDR [--ttl DUR]      drop everything from CIDR\n"
 "  ban del CIDR                  lift a ban\n"
+"  check --from ADDR --to ADDR [--proto tcp|udp|icmp] [--dport N]\n"
+"        [--payload tls1.2|tls1.0|ssh|http|none] [--interface IF]\n"
+"                                run a packet built from these through the\n"
+"                                loaded program and print verdict and reason;\n"
+"                                changes no counter, flow or ban. Defaults:\n"
+"                                tcp, port 443, a SYN (a payload makes it the\n"
+"                                first data segment), the first interface\n"
 "  unload                        detach moat from every interface and remove\n"
 "                                its pins: the host is unprotected afterwards\n"
 "\n"
@@ -125,6 +132,7 @@ static const struct cmd top_cmds[] = {
 	{ "stats", do_stats },
 	{ "devops", do_devops },
 	{ "ban", do_ban },
+	{ "check", do_check },
 	{ "unload", do_unload },
 	{}
 };
