@@ -102,6 +102,13 @@ void moat_config_free(struct moat_config *cfg);
 
 /* Value parsers: 0 or -EINVAL. */
 int moat_parse_cidr(const char *s, struct moat_cidr *out);	/* bare address = /32 or /128 */
+/*
+ * Same, and on error points *why at the cause ("host bits set", ...). With
+ * host bits set, *out still holds the network, so callers can suggest it.
+ */
+int moat_parse_cidr_err(const char *s, struct moat_cidr *out, const char **why);
+/* Decimal, no sign, no leading zero: 0, -EINVAL (not a number) or -ERANGE (> max). */
+int moat_parse_uint(const char *s, uint64_t max, uint64_t *out);
 int moat_parse_port(const char *s, uint16_t *out);		/* 1..65535 */
 int moat_parse_duration(const char *s, uint64_t *seconds);	/* "90s", "10m", "1h30m", "2d", "1w" */
 int moat_parse_time(const char *s, time_t *out);		/* RFC 3339: 2026-12-31T23:00:00Z, +01:00 */
