@@ -11,22 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
-#include <linux/icmp.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "moatctl.h"
+#include "lib/probe.h"
 
 #define CHECK_SPORT 40000	/* an ephemeral client port */
 
 struct check_args {
-	struct moat_cidr from, to;
-	int proto;		/* IPPROTO_* */
-	int dport;
+	struct moat_probe probe;
 	const char *payload;	/* NULL = none */
 	const char *iface;	/* NULL = first attached */
 };
@@ -64,83 +57,6 @@ static int payload_bytes(const char *kind, const void **buf, size_t *len)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* eth + IP + L4 (+ payload) into buf; returns the frame length. */
-static size_t build_packet(const struct check_args *a, unsigned char *buf)
-{
-	bool v6 = a->from.family == AF_INET6;
-	size_t l3 = sizeof(struct ethhdr), l4 = l3 + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
-	struct ethhdr *eth = (void *)buf;
-	const void *pl;
-	size_t pl_len, l4_len, n;
-
-	payload_bytes(a->payload, &pl, &pl_len);
-	memset(eth->h_dest, 0x02, ETH_ALEN);
-	memset(eth->h_source, 0x04, ETH_ALEN);
-	eth->h_proto = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
-
-	if (a->proto == IPPROTO_TCP) {
-		struct tcphdr *th = (void *)(buf + l4);
-
-		memset(th, 0, sizeof(*th));
-		th->source = htons(CHECK_SPORT);
-		th->dest = htons(a->dport);
-		th->seq = htonl(1000);
-		th->doff = 5;
-		th->window = htons(64240);
-		if (pl_len) {	/* the first data segment of a connection */
-			th->ack = 1;
-			th->psh = 1;
-			th->seq = htonl(1001);
-		} else {
-			th->syn = 1;
-		}
-		memcpy(th + 1, pl ? pl : "", pl_len);
-		l4_len = sizeof(*th) + pl_len;
-	} else if (a->proto == IPPROTO_UDP) {
-		struct udphdr *uh = (void *)(buf + l4);
-
-		uh->source = htons(CHECK_SPORT);
-		uh->dest = htons(a->dport);
-		memcpy(uh + 1, pl ? pl : "", pl_len);
-		l4_len = sizeof(*uh) + pl_len;
-		uh->len = htons(l4_len);
-		uh->check = 0;
-	} else {	/* echo request */
-		struct icmphdr *ih = (void *)(buf + l4);
-
-		memset(ih, 0, sizeof(*ih));
-		ih->type = v6 ? 128 : ICMP_ECHO;
-		ih->un.echo.id = htons(CHECK_SPORT);
-		ih->un.echo.sequence = htons(1);
-		l4_len = sizeof(*ih);
-	}
-
-	if (v6) {
-		struct ipv6hdr *ip6 = (void *)(buf + l3);
-
-		memset(ip6, 0, sizeof(*ip6));
-		ip6->version = 6;
-		ip6->payload_len = htons(l4_len);
-		ip6->nexthdr = a->proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : a->proto;
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, &a->from.addr, 16);
-		memcpy(&ip6->daddr, &a->to.addr, 16);
-	} else {
-		struct iphdr *ip = (void *)(buf + l3);
-
-		memset(ip, 0, sizeof(*ip));
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = a->proto;
-		ip->tot_len = htons(sizeof(*ip) + l4_len);
-		ip->saddr = a->from.addr.a[3];
-		ip->daddr = a->to.addr.a[3];
-	}
-	n = l4 + l4_len;
-	return n < 60 ? 60 : n;	/* Ethernet minimum: the rest is padding */
 }
 
 /* The program behind the interface's pinned XDP link. */
@@ -185,14 +101,14 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 		{}
 	};
 	const char *from = NULL, *to = NULL;
-	const void *pl;
-	size_t pl_len;
+	struct moat_probe *pr = &a->probe;
 	uint16_t port;
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	a->proto = IPPROTO_TCP;
-	a->dport = 443;
+	pr->proto = IPPROTO_TCP;
+	pr->dport = 443;
+	pr->sport = CHECK_SPORT;
 	optind = 0;	/* argv[-1] ("check") plays the program name */
 	while ((opt = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -200,16 +116,16 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 		case 't': to = optarg; break;
 		case 'i': a->iface = optarg; break;
 		case 'P':
-			if (payload_bytes(optarg, &pl, &pl_len)) {
+			if (payload_bytes(optarg, &pr->payload, &pr->payload_len)) {
 				ctl_error(c, "check: --payload '%s': expected tls1.2, tls1.0, ssh, http or none", optarg);
 				return EXIT_USAGE;
 			}
 			a->payload = optarg;
 			break;
 		case 'p':
-			if (!strcmp(optarg, "tcp")) a->proto = IPPROTO_TCP;
-			else if (!strcmp(optarg, "udp")) a->proto = IPPROTO_UDP;
-			else if (!strcmp(optarg, "icmp")) a->proto = IPPROTO_ICMP;
+			if (!strcmp(optarg, "tcp")) pr->proto = IPPROTO_TCP;
+			else if (!strcmp(optarg, "udp")) pr->proto = IPPROTO_UDP;
+			else if (!strcmp(optarg, "icmp")) pr->proto = IPPROTO_ICMP;
 			else {
 				ctl_error(c, "check: --proto '%s': expected tcp, udp or icmp", optarg);
 				return EXIT_USAGE;
@@ -220,7 +136,7 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 				ctl_error(c, "check: --dport '%s': not a port (1-65535)", optarg);
 				return EXIT_USAGE;
 			}
-			a->dport = port;
+			pr->dport = port;
 			break;
 		default:
 			ctl_error(c, "check: unknown option; see moatctl --help");
@@ -235,30 +151,34 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 		ctl_error(c, "check: --from ADDR and --to ADDR are required");
 		return EXIT_USAGE;
 	}
-	if (moat_parse_cidr(from, &a->from) || a->from.prefixlen != 128 ||
-	    moat_parse_cidr(to, &a->to) || a->to.prefixlen != 128) {
+	if (moat_parse_cidr(from, &pr->from) || pr->from.prefixlen != 128 ||
+	    moat_parse_cidr(to, &pr->to) || pr->to.prefixlen != 128) {
 		ctl_error(c, "check: --from/--to must be single IPv4 or IPv6 addresses");
 		return EXIT_USAGE;
 	}
-	if (a->from.family != a->to.family) {
+	if (pr->from.family != pr->to.family) {
 		ctl_error(c, "check: --from and --to must be the same address family");
 		return EXIT_USAGE;
 	}
-	if (a->proto == IPPROTO_ICMP && a->payload && strcmp(a->payload, "none")) {
+	if (pr->proto == IPPROTO_ICMP && pr->payload_len) {
 		ctl_error(c, "check: --payload applies to tcp and udp only");
 		return EXIT_USAGE;
+	}
+	/* No payload: a SYN. A payload: the first data segment after it. */
+	pr->seq = 1000;
+	pr->tcp_flags = MOAT_PROBE_SYN;
+	if (pr->payload_len) {
+		pr->seq = 1001;
+		pr->tcp_flags = MOAT_PROBE_ACK | MOAT_PROBE_PSH;
 	}
 	return EXIT_OK;
 }
 
 int do_check(struct ctl *c, int argc, char **argv)
 {
-	unsigned char in[256 + sizeof(struct moat_dryrun)], out[sizeof(in)];
-	struct moat_dryrun dry = { .magic = MOAT_DRYRUN_MAGIC };
 	char iface[MOAT_IFNAMSIZ] = "";
+	unsigned int verdict, reason;
 	struct check_args a;
-	struct xdp_md ctx = {};
-	size_t len;
 	int prog, ret;
 
 	if ((ret = parse_args(c, argc, argv, &a)) || (ret = ctl_open(c)))
@@ -269,43 +189,29 @@ int do_check(struct ctl *c, int argc, char **argv)
 			  a.iface ? a.iface : "", c->pin_dir);
 		return EXIT_FAILED;
 	}
-
-	memset(in, 0, sizeof(in));
-	memcpy(in, &dry, sizeof(dry));
-	len = build_packet(&a, in + sizeof(dry));
-	ctx.data = sizeof(dry);		/* metadata before the frame */
-	ctx.data_end = sizeof(dry) + len;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in, .data_size_in = sizeof(dry) + len,
-		.data_out = out, .data_size_out = sizeof(out),
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		.repeat = 1);
-	ret = bpf_prog_test_run_opts(prog, &opts);
+	ret = moat_probe_run(prog, &a.probe, &verdict, &reason);
 	close(prog);
-	if (ret) {
-		ctl_error(c, "check: running the packet through %s's program: %s", iface,
-			  strerror(errno));
-		return EXIT_FAILED;
-	}
-	memcpy(&dry, out, sizeof(dry));	/* output starts at the metadata */
-	if (dry.magic != MOAT_DRYRUN_MAGIC || dry.verdict >= MOAT_NR_VERDICTS ||
-	    dry.reason >= MOAT_NR_REASONS) {
+	if (ret == -EPROTO) {
 		ctl_error(c, "check: the program attached to %s did not report a verdict "
 			  "(older moat?)", iface);
+		return EXIT_FAILED;
+	}
+	if (ret) {
+		ctl_error(c, "check: running the packet through %s's program: %s", iface,
+			  strerror(-ret));
 		return EXIT_FAILED;
 	}
 	if (c->json) {
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "interface", json_object_new_string(iface));
-		json_object_object_add(o, "verdict", json_object_new_string(moat_verdict_name(dry.verdict)));
-		json_object_object_add(o, "reason", json_object_new_string(moat_reason_name(dry.reason)));
-		json_object_object_add(o, "xdp_action", json_object_new_string(opts.retval == 1 ? "XDP_DROP" : "XDP_PASS"));
+		json_object_object_add(o, "verdict", json_object_new_string(moat_verdict_name(verdict)));
+		json_object_object_add(o, "reason", json_object_new_string(moat_reason_name(reason)));
 		ctl_print_json(o);
 		json_object_put(o);
 	} else {
-		printf("%s %s (interface %s)\n", moat_verdict_name(dry.verdict),
-		       moat_reason_name(dry.reason), iface);
+		printf("%s %s (interface %s)\n", moat_verdict_name(verdict),
+		       moat_reason_name(reason), iface);
 	}
 	return EXIT_OK;
 }

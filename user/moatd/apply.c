@@ -382,6 +382,11 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			moat_err("%s; runtime entries not restored", serr);
 	}
 
+	ret = moatd_lockout_guard(d->have_cfg ? &d->cfg : NULL, cfg, moat_gen_prog_fd(&gen, 0),
+				  err, errlen);
+	if (ret)
+		goto out;
+
 	/* Point of no return: swap each interface to the new generation. */
 	for (size_t i = 0; i < cfg->n_interfaces; i++) {
 		const struct moat_iface *o = &old[slots[i]];

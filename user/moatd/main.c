@@ -221,6 +221,7 @@ int main(int argc, char **argv)
 		moat_config_free(&d.cfg);
 		return 1;
 	}
+	d.have_cfg = true;
 	d.reload_ok = true;
 	d.last_reload = time(NULL);
 	sd_notify_msg("READY=1");
