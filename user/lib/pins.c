@@ -207,3 +207,42 @@ out:
 	free(percpu);
 	return err;
 }
+
+int moat_map_count(int fd, uint64_t *n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), batch, count;
+	void *keys = NULL, *vals = NULL;
+	bool first = true;
+	int err = 0;
+
+	*n = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	/* Batches of 4096: a few syscalls for a full 262144-entry table. */
+	keys = malloc(4096 * (size_t)info.key_size);
+	vals = malloc(4096 * (size_t)info.value_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		count = 4096;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals,
+					   &count, NULL);
+		first = false;
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		*n += count;
+		if (err) {	/* ENOENT: that was the last batch */
+			err = 0;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}

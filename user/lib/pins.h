@@ -86,4 +86,7 @@ struct moat_snapshot {
 
 int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);
 
+/* Entries in a hash/LRU map, by batch lookups (not for the packet path). */
+int moat_map_count(int fd, uint64_t *n);
+
 #endif /* MOAT_PINS_H */

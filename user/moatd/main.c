@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <bpf/bpf.h>
 #include "moatd.h"
+#include "http.h"
 #include "lib/log.h"
 
 #define SWEEP_INTERVAL_S 5
@@ -107,11 +108,15 @@ static void reload(struct moatd *d)
 	d->cfg = cfg;
 	d->reload_ok = true;
 	d->last_reload = time(NULL);
+	moatd_publish(d);
+	if (moatd_serve(d, err, sizeof(err)))
+		moat_err("metrics: couldn't serve on %s: %s", d->cfg.metrics.listen, err);
 	sd_notify_msg("READY=1");
 	return;
 failed:
 	d->reload_ok = false;
 	mark_reload_failed(&d->cfg);
+	moatd_publish(d);
 	sd_notify_msg("READY=1");
 }
 
@@ -143,8 +148,10 @@ static int run(struct moatd *d)
 			moat_err("poll: %s", strerror(errno));
 			return 1;
 		}
-		if ((pfd[1].revents & POLLIN) && read(pfd[1].fd, &ticks, sizeof(ticks)) > 0)
+		if ((pfd[1].revents & POLLIN) && read(pfd[1].fd, &ticks, sizeof(ticks)) > 0) {
 			moatd_sweep(d);
+			moatd_publish(d);	/* flow count */
+		}
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -224,9 +231,15 @@ int main(int argc, char **argv)
 	d.have_cfg = true;
 	d.reload_ok = true;
 	d.last_reload = time(NULL);
+	moatd_publish(&d);
+	/* Enforcement is in place either way; without metrics it still runs,
+	 * and /healthz being unreachable is itself the alert. */
+	if (moatd_serve(&d, err, sizeof(err)))
+		moat_err("metrics: couldn't serve on %s: %s", d.cfg.metrics.listen, err);
 	sd_notify_msg("READY=1");
 
 	ret = run(&d);
+	moat_http_stop(d.http);
 	pthread_mutex_lock(&d.lock);
 	moat_gen_destroy(&d.gen);
 	pthread_mutex_unlock(&d.lock);

@@ -9,6 +9,19 @@
 #include "lib/loader.h"
 #include "lib/pins.h"
 
+/* What the HTTP thread may read, copied under moatd.lock. */
+struct moatd_public {
+	char interfaces[MOAT_MAX_IFACES][MOAT_IFNAMSIZ];
+	size_t n_interfaces;
+	char pin_dir[PATH_MAX];
+	char cert_path[PATH_MAX];
+	bool reload_ok;
+	time_t last_reload;
+	uint64_t flows, flows_max;
+};
+
+struct moat_http;
+
 struct moatd {
 	const char *config_path;
 	struct moat_config cfg;		/* the policy in force */
@@ -19,7 +32,15 @@ struct moatd {
 	pthread_mutex_t lock;
 	bool reload_ok;
 	time_t last_reload;
+	struct moatd_public pub;	/* guarded by lock */
+	struct moat_http *http;
+	char http_listen[128];
 };
+
+/* Publishes cfg, reload outcome and flow count for the HTTP thread. */
+void moatd_publish(struct moatd *d);
+/* Starts or restarts /metrics and /healthz on cfg.metrics.listen. */
+int moatd_serve(struct moatd *d, char *err, size_t errlen);
 
 /*
  * Makes cfg the enforced policy: loads a new generation next to the running

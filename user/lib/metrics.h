@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prometheus exposition (SPEC §5) and health of a moat snapshot. Pure
+ * functions of a struct moat_snapshot plus what only moatd knows (reload
+ * outcome, configured interfaces, certificate), so the text is unit-testable
+ * without a kernel and the HTTP side never touches BPF itself.
+ */
+#ifndef MOAT_METRICS_H
+#define MOAT_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "lib/pins.h"
+
+struct moat_metrics_info {
+	bool reload_success;		/* the last (re)load was applied */
+	uint64_t last_reload_ts;	/* unix seconds of the last successful (re)load */
+	const char *version;		/* NULL: MOAT_VERSION */
+	const char (*interfaces)[MOAT_IFNAMSIZ];	/* configured */
+	size_t n_interfaces;
+	const char *cert_path;		/* NULL or "": no certificate configured */
+	int64_t cert_expiry;		/* unix seconds of notAfter; 0 = unknown */
+	uint64_t flows;			/* tracked outbound flows (0 until tracking) */
+	uint64_t flows_max;		/* outbound.max_flows; 0 = tracking off */
+};
+
+/*
+ * Writes the whole exposition to out. Counters are emitted for every
+ * interface (configured or holding a stats slot) x verdict x reason, zeros
+ * included, so rate() works from the first scrape. Returns 0 or -errno
+ * (-EIO when out reports a write error).
+ */
+int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
+			const struct moat_metrics_info *info);
+
+/*
+ * notAfter of the first certificate in a PEM file, as unix seconds.
+ * 0, -errno when the file can't be opened, or -EINVAL with a message in err.
+ */
+int moat_cert_expiry(const char *pem_path, int64_t *unix_time, char *err, size_t errlen);
+
+/*
+ * 0 when every configured interface has moat attached and the last reload
+ * succeeded; else 1 with a one-line reason ("interface gwd0: moat not
+ * attached", "last reload failed", joined by "; "). s may be NULL when the
+ * pinned state could not be read.
+ */
+int moat_health(const struct moat_snapshot *s, const struct moat_metrics_info *info,
+		char *reason, size_t len);
+
+#endif /* MOAT_METRICS_H */

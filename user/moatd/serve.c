@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /metrics and /healthz for moatd. The HTTP thread reads the pinned maps
+ * through pins of its own and what only moatd knows from a copy published
+ * under the lock, so a scrape never waits for a reload, nor a reload for a
+ * scrape, and the packet path never sees either.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "moatd.h"
+#include "http.h"
+#include "lib/metrics.h"
+
+void moatd_publish(struct moatd *d)
+{
+	struct moatd_public pub = {};
+	uint64_t flows = 0;
+	struct moat_pins p;
+
+	if (!moat_pins_open(d->cfg.pin_dir, &p)) {
+		moat_map_count(p.flows, &flows);
+		moat_pins_close(&p);
+	}
+	memcpy(pub.interfaces, d->cfg.interfaces, sizeof(pub.interfaces));
+	pub.n_interfaces = d->cfg.n_interfaces;
+	snprintf(pub.pin_dir, sizeof(pub.pin_dir), "%s", d->cfg.pin_dir);
+	snprintf(pub.cert_path, sizeof(pub.cert_path), "%s", d->cfg.inspector.certificate);
+	pub.reload_ok = d->reload_ok;
+	pub.last_reload = d->last_reload;
+	pub.flows = flows;
+	pub.flows_max = d->cfg.outbound.track ? d->cfg.outbound.max_flows : 0;
+	pthread_mutex_lock(&d->lock);
+	d->pub = pub;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Snapshot + info for one request; the cert is read per scrape, so a
+ * renewed certificate shows without a reload. */
+static int gather(struct moatd *d, struct moatd_public *pub, struct moat_metrics_info *info,
+		  struct moat_snapshot *s)
+{
+	char cerr[256];
+	struct moat_pins p;
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	*pub = d->pub;
+	pthread_mutex_unlock(&d->lock);
+
+	memset(info, 0, sizeof(*info));
+	info->reload_success = pub->reload_ok;
+	info->last_reload_ts = pub->last_reload;
+	info->interfaces = (const char (*)[MOAT_IFNAMSIZ])pub->interfaces;
+	info->n_interfaces = pub->n_interfaces;
+	info->cert_path = pub->cert_path;
+	info->flows = pub->flows;
+	info->flows_max = pub->flows_max;
+	if (pub->cert_path[0] && moat_cert_expiry(pub->cert_path, &info->cert_expiry, cerr, sizeof(cerr)))
+		info->cert_expiry = 0;	/* unknown: the gauge is left out */
+
+	err = moat_pins_open(pub->pin_dir, &p);
+	if (err)
+		return err;
+	err = moat_snapshot_read(&p, s);
+	moat_pins_close(&p);
+	return err;
+}
+
+static int render(void *ctx, FILE *out)
+{
+	struct moat_snapshot *s = malloc(sizeof(*s));
+	struct moat_metrics_info info;
+	struct moatd_public pub;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = gather(ctx, &pub, &info, s);
+	if (!err)
+		err = moat_metrics_render(out, s, &info);
+	free(s);
+	return err;
+}
+
+static int health(void *ctx, char *reason, size_t len)
+{
+	struct moat_snapshot *s = malloc(sizeof(*s));
+	struct moat_metrics_info info;
+	struct moatd_public pub;
+	int err, ret;
+
+	if (!s)
+		return -ENOMEM;
+	err = gather(ctx, &pub, &info, s);
+	ret = moat_health(err ? NULL : s, &info, reason, len);
+	free(s);
+	return ret;
+}
+
+int moatd_serve(struct moatd *d, char *err, size_t errlen)
+{
+	static const struct moat_http_source src_template = { render, health, NULL };
+	static struct moat_http_source src;
+
+	if (d->http && !strcmp(d->http_listen, d->cfg.metrics.listen))
+		return 0;
+	moat_http_stop(d->http);
+	d->http = NULL;
+	src = src_template;
+	src.ctx = d;
+	d->http = moat_http_start(d->cfg.metrics.listen, &src, err, errlen);
+	if (!d->http)
+		return -EADDRNOTAVAIL;
+	snprintf(d->http_listen, sizeof(d->http_listen), "%s", d->cfg.metrics.listen);
+	return 0;
+}
