@@ -81,6 +81,14 @@ struct {
 	__type(value, __u64);
 } local_ports SEC(".maps");
 
+/* Drops per source for moatctl top; only the drop path writes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MOAT_MAX_TOP_SOURCES);
+	__type(key, struct moat_addr);
+	__type(value, struct moat_src_stat);
+} top_sources SEC(".maps");
+
 /* An address table: exact hosts in a hash, networks in a small LPM trie. */
 #define ADDR_TABLE(name)						\
 	struct {							\
@@ -155,6 +163,20 @@ static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
 	return d->magic == MOAT_DRYRUN_MAGIC ? d : NULL;
 }
 
+static __always_inline void count_source(const struct pkt *p, __u32 reason)
+{
+	struct moat_src_stat *st = bpf_map_lookup_elem(&top_sources, &p->src);
+	struct moat_src_stat fresh = { .packets = 1, .bytes = p->len, .last_reason = reason };
+
+	if (!st) {
+		bpf_map_update_elem(&top_sources, &p->src, &fresh, BPF_ANY);
+		return;
+	}
+	st->packets++;
+	st->bytes += p->len;
+	st->last_reason = reason;
+}
+
 /* Counts the packet under its verdict and reason, returns the XDP action. */
 static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 {
@@ -173,6 +195,8 @@ static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 			c->packets++;
 			c->bytes += p->len;
 		}
+		if (v != MOAT_V_PASS && p->l3_end)	/* a drop with a source address */
+			count_source(p, reason);
 	}
 	return v == MOAT_V_DROP ? XDP_DROP : XDP_PASS;
 }

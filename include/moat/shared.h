@@ -131,6 +131,16 @@ struct moat_dryrun {
 };
 _Static_assert(sizeof(struct moat_dryrun) == 8, "moat_dryrun size");
 
+/* Drops per source, for moatctl top (per-CPU LRU: bounded, never on a metric). */
+struct moat_src_stat {
+	__u64 packets;
+	__u64 bytes;
+	__u32 last_reason;	/* enum moat_reason */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct moat_src_stat) == 24, "moat_src_stat size");
+#define MOAT_MAX_TOP_SOURCES	16384
+
 /* Packet and byte counter; the stats map is per-CPU, summed in user space. */
 struct moat_counter {
 	__u64 packets;
@@ -181,6 +191,7 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_FLOWS		"flows"		/* persistent */
 #define MOAT_PIN_CONNS		"conns"		/* persistent */
 #define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
+#define MOAT_PIN_TOP_SOURCES	"top_sources"	/* persistent */
 #define MOAT_PIN_DEVOPS		"devops"	/* generation */
 #define MOAT_PIN_DEVOPS_PFX	"devops_prefix"	/* generation */
 #define MOAT_PIN_DEVOPS_CNT	"devops_count"	/* generation */

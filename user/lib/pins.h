@@ -19,7 +19,7 @@ struct moat_pins {
 	char dir[PATH_MAX];
 	int stats, ifaces, meta;
 	int ban, ban_prefix, ban_count;
-	int flows, conns, local_ports;
+	int flows, conns, local_ports, top_sources;
 	int devops, devops_prefix, devops_count;
 	int deny, deny_prefix, deny_count;
 	int lock_fd;			/* flock on pin_dir, -1 when not held */

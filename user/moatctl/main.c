@@ -22,6 +22,10 @@ static void usage(FILE *f)
 "                                table sizes, last reload\n"
 "  stats [--watch]               packets and bytes per interface, verdict and\n"
 "                                reason; --watch redraws every second\n"
+"  top [-n N]                    the N sources (default 10) with the most\n"
+"                                drops since moat was loaded, with the reason\n"
+"                                of their last drop (bounded table: the least\n"
+"                                recent sources are forgotten first)\n"
 "  devops list                   SSH allowlist with origin and expiry\n"
 "  devops add CIDR [--name N] [--ttl DUR]\n"
 "                                allow SSH from CIDR now (kept across restarts\n"
@@ -132,6 +136,7 @@ static const struct cmd top_cmds[] = {
 	{ "stats", do_stats },
 	{ "devops", do_devops },
 	{ "ban", do_ban },
+	{ "top", do_top },
 	{ "check", do_check },
 	{ "unload", do_unload },
 	{}

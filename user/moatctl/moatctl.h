@@ -42,5 +42,6 @@ int do_devops(struct ctl *c, int argc, char **argv);
 int do_ban(struct ctl *c, int argc, char **argv);
 int do_unload(struct ctl *c, int argc, char **argv);
 int do_check(struct ctl *c, int argc, char **argv);
+int do_top(struct ctl *c, int argc, char **argv);
 
 #endif /* MOATCTL_H */
