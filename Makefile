@@ -36,6 +36,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
 
+# Keep the BPF objects and skeletons: they are outputs, not scratch.
+.SECONDARY:
+
 .PHONY: all deps test test-unit test-prog test-e2e bench demo clean install
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
