@@ -12,7 +12,7 @@ PKGS=(
 	libmodsecurity-dev modsecurity-crs libnghttp2-dev
 	# lab and end-to-end tests: real peers
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
-	openssh-client curl nmap ncat socat python3-scapy
+	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
 )
 

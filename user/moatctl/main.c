@@ -100,14 +100,33 @@ int ctl_open(struct ctl *c)
 	return EXIT_OK;
 }
 
-int ctl_lock(struct ctl *c)
+int ctl_open_locked(struct ctl *c)
 {
-	int err = moat_pins_lock(&c->pins);
+	struct moat_pins lock;
+	int err, ret;
 
+	/* Lock first, open second: moatd swaps the generation maps under
+	 * this lock, and maps opened before it might be the old ones. */
+	moat_pins_init(&lock, c->pin_dir);
+	err = moat_pins_lock(&lock);
+	if (err == -ENOENT) {
+		ctl_error(c, "moat is not loaded under %s", c->pin_dir);
+		return EXIT_FAILED;
+	}
 	if (err) {
 		ctl_error(c, "couldn't lock %s: %s", c->pin_dir, strerror(-err));
 		return EXIT_FAILED;
 	}
+	if (c->pins_open) {
+		moat_pins_close(&c->pins);
+		c->pins_open = false;
+	}
+	ret = ctl_open(c);
+	if (ret) {
+		moat_pins_unlock(&lock);
+		return ret;
+	}
+	c->pins.lock_fd = lock.lock_fd;	/* released by moat_pins_close */
 	return EXIT_OK;
 }
 

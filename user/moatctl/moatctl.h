@@ -33,7 +33,8 @@ int cmd_select(struct ctl *c, const struct cmd *cmds, int argc, char **argv,
 void ctl_error(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Opens the pinned maps; on failure reports why and returns EXIT_FAILED. */
 int ctl_open(struct ctl *c);
-int ctl_lock(struct ctl *c);
+/* The same, holding the pin-dir lock: for every command that writes. */
+int ctl_open_locked(struct ctl *c);
 void ctl_print_json(json_object *o);
 
 int do_status(struct ctl *c, int argc, char **argv);

@@ -159,7 +159,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	if (ttl)
 		e.expires_ns = moat_boot_ns_from_unix(time(NULL) + ttl);
 
-	if ((err = ctl_open(c)) || (err = ctl_lock(c)))
+	if ((err = ctl_open_locked(c)))
 		return err;
 	err = moat_table_put(d->get(&c->pins), &cidr, &e);
 	if (err) {
@@ -201,7 +201,7 @@ static int table_del(struct ctl *c, const struct table_desc *d, int argc, char *
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
-	if ((err = ctl_open(c)) || (err = ctl_lock(c)))
+	if ((err = ctl_open_locked(c)))
 		return err;
 	if (moat_table_get(d->get(&c->pins), &cidr, &e)) {
 		ctl_error(c, "%s is not in the %s table", buf, d->name);

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make demo`: moat guarding a gateway, shown with real traffic. Builds the
+# namespace lab (scripts/lab.sh), starts nginx, sshd and moatd on the gateway,
+# then tries everything from a client and from a DevOps host, IPv4 and IPv6,
+# printing each command and what it really answered. Exits 1 if anything
+# behaves otherwise than the policy says. Tears everything down at the end.
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# shellcheck source=scripts/lab.sh
+. scripts/lab.sh
+
+if [ -t 1 ]; then
+	B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'
+else
+	B='' G='' R='' D='' N=''
+fi
+UNEXPECTED=0
+
+say() { printf '\n%s%s%s\n' "$B" "$*" "$N"; }
+note() { printf '%s\n' "$*" | fold -s -w 78 | sed 's/^/  /'; }
+
+# show PROMPT DISPLAY CMD... -- prints "PROMPT$ DISPLAY", runs CMD, prints its
+# output; RC and OUT hold the result.
+show() {
+	local prompt=$1 display=$2; shift 2
+	printf '  %s%s$ %s%s\n' "$D" "$prompt" "$display" "$N"
+	OUT=$("$@" 2>&1)
+	RC=$?
+	if [ -n "$OUT" ]; then
+		# shellcheck disable=SC2001 # sed reads better for a per-line indent
+		sed 's/^/      /' <<<"$OUT"
+	else
+		echo "      (no output)"
+	fi
+}
+
+# expect GOOD BAD COND... -- COND decides whether the last command did what
+# the policy says.
+expect() {
+	local good=$1 bad=$2; shift 2
+	if "$@"; then
+		printf '  %s-> as expected: %s%s\n' "$G" "$good" "$N"
+	else
+		printf '  %s-> UNEXPECTED: %s%s\n' "$R" "$bad" "$N"
+		UNEXPECTED=$((UNEXPECTED + 1))
+	fi
+}
+got_page() { [ "$RC" -eq 0 ] && [ "$OUT" = "$LAB_BODY" ]; }
+timed_out() { [ "$RC" -eq "$1" ] && [[ $OUT == *"onnection timed out"* ]]; }
+silent() { [ "$RC" -eq 0 ] && [ -z "$OUT" ]; }
+said_ok() { [ "$RC" -eq 0 ] && [ "$OUT" = ok ]; }
+only_443() { [ "$1" = "443/tcp " ] && grep -q filtered <<<"$OUT"; }
+
+left_nothing() { # LAB PIN
+	! ip netns list | grep -q "^$1-" && [ ! -e "$2" ]
+}
+
+url_host() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
+fam() { [[ $1 == *:* ]] && echo 6 || echo 4; }
+
+https_from() { # NS ADDR
+	local u; u="https://$(url_host "$2")/"
+	show "$1" "curl -sS -k $u" lab_in "$1" curl -sS -k --max-time 5 "$u"
+	expect "the page, over TLS" "curl exit $RC" got_page
+}
+http_from() { # NS ADDR PORT
+	local u; u="http://$(url_host "$2"):$3/"
+	show "$1" "curl -sS --max-time 2 $u" lab_in "$1" curl -sS --max-time 2 "$u"
+	expect "no answer at all (a timeout, not a refusal: moat dropped the SYN)" \
+		"curl exit $RC; moat should have dropped this" timed_out 28
+}
+udp_from() { # NS ADDR
+	local t; t="UDP$(fam "$2"):$(url_host "$2"):5353"
+	# shellcheck disable=SC2016 # expanded by that sh
+	show "$1" "echo hello | socat -t 2 - $t" \
+		lab_in "$1" sh -c 'echo hello | timeout 6 socat -t 2 - "$0"' "$t"
+	expect "no echo came back" "socat exit $RC; the UDP echo should not be reachable" silent
+}
+ssh_from() { # NS ADDR allowed|denied
+	show "$1" "ssh root@$2 echo ok    ${D}(lab key, batch mode, ConnectTimeout=3)${N}" \
+		lab_ssh "$1" "$2" echo ok
+	if [ "$3" = allowed ]; then
+		expect "logged in and ran the command" "ssh exit $RC" said_ok
+	else
+		expect "the connection timed out: sshd never saw it" \
+			"ssh exit $RC; it should time out" timed_out 255
+	fi
+}
+nmap_from() { # NS ADDR
+	local six='' open; [ "$(fam "$2")" = 6 ] && six='-6 '
+	# shellcheck disable=SC2086 # $six is one optional flag
+	show "$1" "nmap ${six}-sS -Pn -n -T4 -p 1-1024 $2" lab_in "$1" nmap $six -sS -Pn -n -T4 -p 1-1024 "$2"
+	open=$(awk '$2 == "open" { printf "%s ", $1 }' <<<"$OUT")
+	expect "only 443/tcp open; everything else, 22 included, filtered" "open: ${open:-none}" only_443 "$open"
+}
+
+main() {
+	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
+		echo "demo: build moatd and moatctl first (make all)" >&2
+		exit 1
+	fi
+
+	say "1. A lab: a client, a DevOps host and a gateway, each in its own network namespace"
+	lab_init "dm$(( $$ % 10000 ))" || exit 1
+	lab_up || { echo "demo: the lab did not come up" >&2; exit 1; }
+	note "client $CLI4 / $CLI6  --  gateway gwc0 $GW4_CLI / $GW6_CLI"
+	note "DevOps $OPS4 / $OPS6  --  gateway gwd0 $GW4_OPS / $GW6_OPS"
+	note "The gateway runs nginx (HTTPS on 443, plain HTTP on 80 and 8080), a UDP echo on 5353 and sshd on 22."
+	if ! lab_nginx || ! lab_sshd; then
+		echo "demo: nginx or sshd did not start" >&2
+		exit 1
+	fi
+
+	say "2. Without moat, the client reaches every service on the gateway"
+	show cli "nmap -sS -Pn -n -T4 -p 1-1024 $GW4_CLI" lab_in cli nmap -sS -Pn -n -T4 -p 1-1024 "$GW4_CLI"
+	show cli "curl -sS http://$GW4_CLI/" lab_in cli curl -sS --max-time 2 "http://$GW4_CLI/"
+	note "22, 80 and 443 open, and plain HTTP answers: nothing but a firewall would stop a scan or a password-guessing bot."
+
+	say "3. moatd starts on the gateway, guarding gwc0 and gwd0"
+	local conf=$LAB_DIR/moat.yaml
+	lab_write_config "$conf"
+	note "The policy: TLS on 443 for everyone, SSH on 22 only from the DevOps host, nothing else."
+	sed 's/^/      /' "$conf"
+	lab_moatd "$conf" || { echo "demo: moatd did not attach" >&2; exit 1; }
+	show gw "moatctl status" lab_moatctl status
+
+	local a step=4
+	for a in "$GW4_CLI" "$GW6_CLI"; do
+		say "$step. From the client, IPv$(fam "$a"): web over TLS, and nothing else"
+		step=$((step + 1))
+		https_from cli "$a"
+		http_from cli "$a" 80
+		http_from cli "$a" 8080
+		udp_from cli "$a"
+		ssh_from cli "$a" denied
+		nmap_from cli "$a"
+	done
+
+	say "6. From the DevOps host: SSH works, IPv4 and IPv6"
+	for a in "$GW4_OPS" "$GW6_OPS"; do
+		ssh_from ops "$a" allowed
+	done
+
+	say "7. What moat saw"
+	show gw "moatctl status" lab_moatctl status
+	show gw "moatctl stats" lab_moatctl stats
+	show gw "moatctl devops list" lab_moatctl devops list
+
+	say "8. Tearing the lab down"
+	local lab=$LAB pin=$LAB_PIN
+	lab_down
+	expect "namespaces, pins, processes and files removed" "something was left behind" \
+		left_nothing "$lab" "$pin"
+
+	echo
+	if [ "$UNEXPECTED" -eq 0 ]; then
+		printf '%sEverything behaved as the policy says.%s\n' "$G$B" "$N"
+	else
+		printf '%s%d check(s) did not behave as the policy says.%s\n' "$R$B" "$UNEXPECTED" "$N"
+		exit 1
+	fi
+}
+
+main "$@"
