@@ -57,6 +57,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 262144);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);	/* per-CPU lists: no shared lock */
 	__type(key, struct moat_flow_key);
 	__type(value, struct moat_flow);
 } flows SEC(".maps");
@@ -65,6 +66,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MOAT_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct moat_flow_key);
 	__type(value, struct moat_conn);
 } conns SEC(".maps");
@@ -81,13 +83,21 @@ struct {
 	__type(value, __u64);
 } local_ports SEC(".maps");
 
-/* Drops per source for moatctl top; only the drop path writes it. */
+/* Drops per source for moatctl top; only the drop path writes it, and only
+ * one drop in MOAT_TOP_SAMPLE, so a flood costs a counter increment. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, MOAT_MAX_TOP_SOURCES);
 	__type(key, struct moat_addr);
 	__type(value, struct moat_src_stat);
 } top_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} top_sample SEC(".maps");
 
 /* An address table: exact hosts in a hash, networks in a small LPM trie. */
 #define ADDR_TABLE(name)						\
@@ -165,15 +175,22 @@ static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
 
 static __always_inline void count_source(const struct pkt *p, __u32 reason)
 {
-	struct moat_src_stat *st = bpf_map_lookup_elem(&top_sources, &p->src);
-	struct moat_src_stat fresh = { .packets = 1, .bytes = p->len, .last_reason = reason };
+	struct moat_src_stat fresh = {
+		.packets = MOAT_TOP_SAMPLE, .bytes = p->len * MOAT_TOP_SAMPLE, .last_reason = reason,
+	};
+	struct moat_src_stat *st;
+	__u32 zero = 0, *n;
 
+	n = bpf_map_lookup_elem(&top_sample, &zero);
+	if (!n || (++*n % MOAT_TOP_SAMPLE))
+		return;
+	st = bpf_map_lookup_elem(&top_sources, &p->src);
 	if (!st) {
 		bpf_map_update_elem(&top_sources, &p->src, &fresh, BPF_ANY);
 		return;
 	}
-	st->packets++;
-	st->bytes += p->len;
+	st->packets += MOAT_TOP_SAMPLE;
+	st->bytes += p->len * MOAT_TOP_SAMPLE;
 	st->last_reason = reason;
 }
 
@@ -343,10 +360,13 @@ static __always_inline int judge_conn(const struct pkt *p,
 		return verdict(p, MOAT_V_DROP, conn->reason);
 	if (conn->state == MOAT_CONN_OK || !len)
 		return verdict(p, MOAT_V_PASS, pass_reason);
-	/* Awaiting: a segment from further on passes, the kernel holds it
-	 * until the first arrives, and that one we judge. */
+	/* Awaiting: only the segment that starts exactly at the first byte is
+	 * judged. Any other one is dropped without deciding: one from before
+	 * would be trimmed by the kernel to smuggle bytes in at the start, one
+	 * from further on (reordering) is sent again once the first passed. */
 	if (bpf_ntohl(th->seq) != conn->first_seq)
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return verdict(p, MOAT_V_DROP, class == MOAT_PORT_SSH ? MOAT_R_NOT_SSH
+								 : MOAT_R_NOT_TLS);
 	r = first_payload_reason(payload, end, len, class);
 	if (!dry) {
 		conn->state = r ? MOAT_CONN_BAD : MOAT_CONN_OK;

@@ -119,6 +119,10 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 		return -1;
 
 	__builtin_memcpy(&p->src, &ip6h->saddr, sizeof(p->src));
+	/* ::ffff:a.b.c.d never appears on the wire (RFC 4291 2.5.5.2), and
+	 * our tables keep IPv4 entries in that form: refuse it as a source. */
+	if (p->src.a[0] == 0 && p->src.a[1] == 0 && p->src.a[2] == bpf_htonl(0x0000ffff))
+		return -1;
 	__builtin_memcpy(&p->dst, &ip6h->daddr, sizeof(p->dst));
 	p->hop_limit = ip6h->hop_limit;
 	p->v6 = 1;

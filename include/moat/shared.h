@@ -140,6 +140,7 @@ struct moat_src_stat {
 };
 _Static_assert(sizeof(struct moat_src_stat) == 24, "moat_src_stat size");
 #define MOAT_MAX_TOP_SOURCES	16384
+#define MOAT_TOP_SAMPLE		16	/* one drop in 16 is attributed, weighted x16 */
 
 /* Packet and byte counter; the stats map is per-CPU, summed in user space. */
 struct moat_counter {

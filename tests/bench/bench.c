@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * make bench: what moat's XDP program costs per packet, measured with
+ * BPF_PROG_TEST_RUN against an empty XDP program loaded in the same run
+ * (no hardware counters in these VMs: PLATFORM.md). Figures are the
+ * kernel's own `duration`, ns per program run (integer ns), so syscall
+ * overhead is not in them. Cases run ROUNDS times, interleaved; the median
+ * is reported. A missed target is reported, not an error: the exit status
+ * is non-zero only when something could not be measured.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "moat/reasons.h"
+#include "moat/shared.h"
+#include "lib/config.h"
+#include "lib/loader.h"
+#include "../prog/pkt.h"
+
+/* tests/bench/bench_scrape.c, when linked in: run after ours. */
+int bench_scrape_run(void) __attribute__((weak));
+
+#define ROUNDS		11
+#define ROUND_NS	200000000ULL	/* each round of a case runs >= 0.2 s */
+#define MIN_REPEAT	100000U
+#define MAX_REPEAT	100000000U
+#define N_TABLE		(1U << 20)	/* random devops hosts in the big table */
+#define N_PKTS		65536		/* user-built distinct packets, cross-check */
+#define SADDR_OFF	(14 + 12)	/* IPv4 source in an untagged frame */
+
+#define DEVOPS_HOST	"198.51.100.7"
+#define DENY_HOST	"192.0.2.66"
+
+/* Shipped defaults (validation on), a devops host and networks, so that a
+ * devops miss walks the hash and then the prefix trie. */
+#define YAML_BASE							\
+	"interfaces: [lo]\n"						\
+	"ssh:\n"							\
+	"  ports: [22]\n"						\
+	"  devops:\n"							\
+	"    - { cidr: " DEVOPS_HOST "/32, name: alice }\n"		\
+	"    - { cidr: 203.0.113.0/24, name: lab }\n"			\
+	"    - { cidr: 2001:db8:100::/48, name: ops-vpn }\n"
+
+#define NO_VALIDATE "  validate: false\ntls: { ports: [443], validate: false }\n"
+
+static const char yaml_default[] = YAML_BASE;
+static const char yaml_novalidate[] = YAML_BASE NO_VALIDATE;
+static const char yaml_deny[] = YAML_BASE NO_VALIDATE "deny: [" DENY_HOST "]\n";
+
+/* Which empty-program figure a case is compared with: the same method. */
+enum baseline { BASE_ONE_PKT, BASE_SHIM, BASE_DISTINCT_1, NR_BASES };
+
+struct bench_case {
+	const char *name;
+	int prog_fd;
+	const struct pkt_buf *pkts;	/* one, or n_pkts distinct ones */
+	size_t n_pkts;
+	__u32 repeat;			/* per test_run call; 0 = calibrate */
+	enum baseline base;
+	double target;			/* max ratio to empty, 0 = none */
+	int want;			/* XDP action the path must return, -1 any */
+	bool is_base;
+	double samples[ROUNDS];
+};
+
+#define CASE(n, fd, p, np, rep, b, tgt, w)					\
+	{ .name = (n), .prog_fd = (fd), .pkts = (p), .n_pkts = (np), .repeat = (rep),	\
+	  .base = (b), .target = (tgt), .want = (w) }
+#define EMPTY(n, fd, p, np, rep, b)						\
+	{ .name = (n), .prog_fd = (fd), .pkts = (p), .n_pkts = (np), .repeat = (rep),	\
+	  .base = (b), .want = XDP_PASS, .is_base = true }
+
+#define INSN(c, d, s, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define MOV_X(d, s)	INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV_K(d, k)	INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
+#define ADD_K(d, k)	INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, k)
+#define AND_K(d, k)	INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, k)
+#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define STX(sz, d, s, o) INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define ST(sz, d, o, k)	INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, k)
+/* a 16-byte instruction: the map fd, then an all-zero second half */
+#define MAP_FD(d, fd)	INSN(BPF_LD | BPF_IMM | BPF_DW, d, BPF_PSEUDO_MAP_FD, 0, fd), \
+			INSN(0, 0, 0, 0, 0)
+#define CALL(f)		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define JEQ_K(d, k, o)	INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, k)
+#define JGT_X(d, s, o)	INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, o, 0)
+#define EXIT()		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+
+static int load_raw(const char *name, const struct bpf_insn *insns, size_t n)
+{
+	static char log[65536];
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &opts);
+
+	if (fd >= 0)
+		return fd;
+	opts.log_buf = log;
+	opts.log_size = sizeof(log);
+	opts.log_level = 1;
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &opts);
+	if (fd >= 0)
+		return fd;
+	fd = -errno;
+	fprintf(stderr, "bench: couldn't load %s: %s\n%s", name, strerror(-fd), log);
+	return fd;
+}
+
+static int load_empty_prog(void)
+{
+	const struct bpf_insn insns[] = { MOV_K(BPF_REG_0, XDP_PASS), EXIT() };
+
+	return load_raw("bench_empty", insns, sizeof(insns) / sizeof(insns[0]));
+}
+
+/*
+ * For contrast only, not moat: an XDP program that does nothing but look
+ * the IPv4 source up (as a mapped moat_lpm_key) in an LPM trie.
+ */
+static int load_lpm_prog(int map_fd)
+{
+	const struct bpf_insn insns[] = {
+		LDX(BPF_W, BPF_REG_2, BPF_REG_1, 0),		/* data */
+		LDX(BPF_W, BPF_REG_3, BPF_REG_1, 4),		/* data_end */
+		MOV_X(BPF_REG_4, BPF_REG_2),
+		ADD_K(BPF_REG_4, 34),
+		JGT_X(BPF_REG_4, BPF_REG_3, 12),		/* -> pass */
+		LDX(BPF_W, BPF_REG_5, BPF_REG_2, SADDR_OFF),
+		ST(BPF_W, BPF_REG_10, -24, 128),		/* prefixlen */
+		ST(BPF_W, BPF_REG_10, -20, 0),
+		ST(BPF_W, BPF_REG_10, -16, 0),
+		ST(BPF_W, BPF_REG_10, -12, (int)htonl(0xffff)),
+		STX(BPF_W, BPF_REG_10, BPF_REG_5, -8),
+		MAP_FD(BPF_REG_1, map_fd),
+		MOV_X(BPF_REG_2, BPF_REG_10),
+		ADD_K(BPF_REG_2, -24),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JEQ_K(BPF_REG_0, 0, 2),				/* -> drop */
+		MOV_K(BPF_REG_0, XDP_PASS),			/* pass */
+		EXIT(),
+		MOV_K(BPF_REG_0, XDP_DROP),			/* drop */
+		EXIT(),
+	};
+
+	return load_raw("bench_lpm", insns, sizeof(insns) / sizeof(insns[0]));
+}
+
+/*
+ * test_run repeats one packet, and a program cannot be made to see another
+ * source without changing it. So a shim in front does it: each run writes
+ * the next of n_src sources (array src_map) into the frame's IPv4 source,
+ * then tail-calls the program under test. Its own cost is measured the same
+ * way in front of the empty program, which is what such cases compare with.
+ */
+struct shim {
+	int prog, state, progs;
+};
+
+static void shim_close(struct shim *s)
+{
+	if (s->prog >= 0)
+		close(s->prog);
+	if (s->state >= 0)
+		close(s->state);
+	if (s->progs >= 0)
+		close(s->progs);
+	s->prog = s->state = s->progs = -1;
+}
+
+static int shim_load(struct shim *s, int src_map, __u32 n_src, int target_fd)
+{
+	__u32 zero = 0;
+	int err;
+
+	s->prog = -1;
+	s->state = bpf_map_create(BPF_MAP_TYPE_ARRAY, "shim_state", 4, 8, 1, NULL);
+	s->progs = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "shim_progs", 4, 4, 1, NULL);
+	if (s->state < 0 || s->progs < 0) {
+		err = -errno;
+		goto fail;
+	}
+
+	const struct bpf_insn insns[] = {
+		MOV_X(BPF_REG_6, BPF_REG_1),
+		ST(BPF_W, BPF_REG_10, -4, 0),
+		MAP_FD(BPF_REG_1, s->state),
+		MOV_X(BPF_REG_2, BPF_REG_10),
+		ADD_K(BPF_REG_2, -4),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JEQ_K(BPF_REG_0, 0, 24),			/* -> abort */
+		LDX(BPF_DW, BPF_REG_7, BPF_REG_0, 0),		/* i = counter++ */
+		MOV_X(BPF_REG_8, BPF_REG_7),
+		ADD_K(BPF_REG_8, 1),
+		STX(BPF_DW, BPF_REG_0, BPF_REG_8, 0),
+		AND_K(BPF_REG_7, n_src - 1),
+		STX(BPF_W, BPF_REG_10, BPF_REG_7, -8),
+		MAP_FD(BPF_REG_1, src_map),
+		MOV_X(BPF_REG_2, BPF_REG_10),
+		ADD_K(BPF_REG_2, -8),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JEQ_K(BPF_REG_0, 0, 12),			/* -> abort */
+		LDX(BPF_W, BPF_REG_7, BPF_REG_0, 0),		/* src[i] */
+		LDX(BPF_W, BPF_REG_2, BPF_REG_6, 0),		/* data */
+		LDX(BPF_W, BPF_REG_3, BPF_REG_6, 4),		/* data_end */
+		MOV_X(BPF_REG_4, BPF_REG_2),
+		ADD_K(BPF_REG_4, 34),
+		JGT_X(BPF_REG_4, BPF_REG_3, 6),			/* -> abort */
+		STX(BPF_W, BPF_REG_2, BPF_REG_7, SADDR_OFF),
+		MOV_X(BPF_REG_1, BPF_REG_6),
+		MAP_FD(BPF_REG_2, s->progs),
+		MOV_K(BPF_REG_3, 0),
+		CALL(BPF_FUNC_tail_call),
+		MOV_K(BPF_REG_0, XDP_ABORTED),			/* abort: no tail call */
+		EXIT(),
+	};
+
+	s->prog = load_raw("bench_shim", insns, sizeof(insns) / sizeof(insns[0]));
+	if (s->prog < 0) {
+		err = s->prog;
+		goto fail;
+	}
+	if (bpf_map_update_elem(s->progs, &zero, &target_fd, BPF_ANY)) {
+		err = -errno;
+		fprintf(stderr, "bench: couldn't put the program under test behind the shim: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	shim_close(s);
+	return err;
+}
+
+static int load_gen(struct moat_gen *g, const char *yaml)
+{
+	struct moat_config cfg;
+	char err[MOAT_ERR_LEN];
+	__u32 slot = 0;
+	int ret;
+
+	ret = moat_config_parse("bench.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err));
+	if (!ret) {
+		ret = moat_gen_load(g, &cfg, &slot, 1, NULL, err, sizeof(err));
+		if (!ret)
+			ret = moat_gen_fill(g, &cfg, err, sizeof(err));
+		moat_config_free(&cfg);
+	}
+	if (ret)
+		fprintf(stderr, "Error: %s\n", err);
+	return ret;
+}
+
+/* One test_run: the kernel's mean ns per run, and the action returned. */
+static int run(int prog_fd, const struct pkt_buf *f, __u32 repeat, __u32 *ns, __u32 *ret)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = f->buf,
+		.data_size_in = f->len,
+		.repeat = repeat,
+	);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	*ns = opts.duration;
+	*ret = opts.retval;
+	return 0;
+}
+
+/* One round of a case: ns per program run, averaged over its packets. */
+static int measure(const struct bench_case *c, double *out)
+{
+	__u32 ns = 0, ret = 0;
+	double sum = 0;
+	int err;
+
+	for (size_t i = 0; i < c->n_pkts; i++) {
+		err = run(c->prog_fd, &c->pkts[i], c->repeat, &ns, &ret);
+		if (err)
+			return err;
+		/* measuring another path than the one named is an error */
+		if (c->want >= 0 && ret != (__u32)c->want) {
+			fprintf(stderr, "Error: '%s' returned XDP action %u, want %d\n", c->name,
+				ret, c->want);
+			return -EPROTO;
+		}
+		sum += ns;
+	}
+	*out = sum / c->n_pkts;
+	return 0;
+}
+
+static int calibrate(struct bench_case *c)
+{
+	__u32 ns = 0, ret;
+	int err = run(c->prog_fd, c->pkts, 100000, &ns, &ret);
+	__u64 r;
+
+	if (err)
+		return err;
+	r = ROUND_NS / (ns ? ns : 1);
+	c->repeat = r < MIN_REPEAT ? MIN_REPEAT : r > MAX_REPEAT ? MAX_REPEAT : r;
+	return 0;
+}
+
+/* All rounds of all cases, interleaved so that drift hits each alike. */
+static int run_cases(struct bench_case *cs, size_t n)
+{
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		if (!cs[i].repeat && (err = calibrate(&cs[i])))
+			return err;
+	for (int r = 0; r < ROUNDS; r++)
+		for (size_t i = 0; i < n; i++)
+			if ((err = measure(&cs[i], &cs[i].samples[r])))
+				return err;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v)
+{
+	double s[ROUNDS];
+
+	memcpy(s, v, sizeof(s));
+	qsort(s, ROUNDS, sizeof(s[0]), cmp_double);
+	return s[ROUNDS / 2];
+}
+
+static void print_table(const struct bench_case *cs, size_t n)
+{
+	double base[NR_BASES] = {};
+
+	for (size_t i = 0; i < n; i++)
+		if (cs[i].is_base)
+			base[cs[i].base] = median(cs[i].samples);
+
+	printf("%-62s %9s %8s %8s  %s\n", "case", "ns/packet", "x empty", "target", "result");
+	for (size_t i = 0; i < n; i++) {
+		const struct bench_case *c = &cs[i];
+		double m = median(c->samples), b = base[c->base];
+		char tgt[16] = "-";
+
+		if (c->target)
+			snprintf(tgt, sizeof(tgt), "<= %gx", c->target);
+		printf("%-62s %9.1f %8.2f %8s  %s\n", c->name, m, b ? m / b : 0, tgt,
+		       !c->target ? "" : m / b <= c->target ? "met" : "MISSED");
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* xorshift64*: the same addresses every run. */
+static __u64 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static __u32 rnd32(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (rng_state * 0x2545f4914f6cdd1dULL) >> 32;
+}
+
+/* n distinct random IPv4 addresses (host order), sorted. */
+static __u32 *random_hosts(size_t n)
+{
+	__u32 *a = malloc(n * sizeof(*a));
+	size_t have = 0;
+
+	if (!a)
+		return NULL;
+	while (have < n) {
+		size_t w = 0;
+
+		for (size_t i = have; i < n; i++)
+			a[i] = rnd32();
+		qsort(a, n, sizeof(*a), cmp_u32);
+		for (size_t i = 0; i < n; i++)	/* drop duplicates, then refill */
+			if (!w || a[i] != a[w - 1])
+				a[w++] = a[i];
+		have = w;
+	}
+	return a;
+}
+
+static void shuffle(__u32 *a, size_t n)
+{
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = rnd32() % (i + 1);
+		__u32 t = a[i];
+
+		a[i] = a[j];
+		a[j] = t;
+	}
+}
+
+static void mapped(struct moat_addr *m, __u32 host_order)
+{
+	m->a[0] = 0;
+	m->a[1] = 0;
+	m->a[2] = htonl(0xffff);
+	m->a[3] = htonl(host_order);
+}
+
+/* Puts hosts into a moat exact table, in batches, and keeps its count true. */
+static int fill_hash(int map_fd, int count_fd, const __u32 *hosts, size_t n)
+{
+	const size_t chunk = 65536;
+	struct moat_addr *keys = calloc(chunk, sizeof(*keys));
+	struct moat_entry *vals = calloc(chunk, sizeof(*vals));
+	struct moat_table_count cnt;
+	__u32 zero = 0, k;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < chunk; i++) {
+		vals[i].origin = MOAT_ORIGIN_RUNTIME;
+		snprintf(vals[i].name, sizeof(vals[i].name), "bench");
+	}
+	for (size_t off = 0; off < n; off += chunk) {
+		size_t m = n - off < chunk ? n - off : chunk;
+
+		for (size_t i = 0; i < m; i++)
+			mapped(&keys[i], hosts[off + i]);
+		k = m;
+		if (bpf_map_update_batch(map_fd, keys, vals, &k, NULL)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (bpf_map_lookup_elem(count_fd, &zero, &cnt)) {
+		err = -errno;
+		goto out;
+	}
+	cnt.exact += n;
+	if (bpf_map_update_elem(count_fd, &zero, &cnt, BPF_ANY))
+		err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* The LPM trie has no batch update: one syscall per entry. */
+static int fill_lpm(int map_fd, const __u32 *hosts, size_t n)
+{
+	struct moat_lpm_key key = { .prefixlen = 128 };
+	__u64 one = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		mapped(&key.addr, hosts[i]);
+		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* An array map of n IPv4 sources, network order, for a shim. */
+static int source_map(const __u32 *hosts, __u32 n)
+{
+	__u32 *keys = malloc(n * sizeof(*keys)), *vals = malloc(n * sizeof(*vals)), cnt = n;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "shim_src", 4, 4, n, NULL);
+	int err = fd < 0 ? -errno : 0;
+
+	if (!err && (!keys || !vals))
+		err = -ENOMEM;
+	for (__u32 i = 0; !err && i < n; i++) {
+		keys[i] = i;
+		vals[i] = htonl(hosts[i]);
+	}
+	if (!err && bpf_map_update_batch(fd, keys, vals, &cnt, NULL))
+		err = -errno;
+	free(keys);
+	free(vals);
+	if (err && fd >= 0)
+		close(fd);
+	return err ? err : fd;
+}
+
+/* n copies of a template, each with its own IPv4 source. */
+static struct pkt_buf *with_sources(const struct pkt_buf *tpl, const __u32 *src, size_t n)
+{
+	struct pkt_buf *p = malloc(n * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		__u32 be = htonl(src[i]);
+
+		p[i] = *tpl;
+		memcpy(p[i].buf + SADDR_OFF, &be, 4);
+	}
+	return p;
+}
+
+/* A SYN with the usual 20 bytes of options (MSS, SACK, timestamps, WS). */
+static int syn(struct pkt_buf *f, int ip, const char *src, __u16 dport)
+{
+	const struct pkt_spec s = {
+		.ip = ip, .src = src, .proto = IPPROTO_TCP, .sport = 40000, .dport = dport,
+		.flags = TCPF_SYN, .tcp_opts = 20,
+	};
+
+	if (pkt_build(&s, f)) {
+		fprintf(stderr, "Error: bench packet spec cannot be built\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int main(void)
+{
+	struct moat_gen gen = {}, gen_deny = {}, gen_nov = {};
+	struct pkt_buf tls4, tls6, ssh_ok, ssh_no, ssh_deny, tls_deny, port80;
+	struct pkt_buf *miss = NULL, *hit = NULL;
+	__u32 *table = NULL, *miss_src = NULL, *hit_src = NULL;
+	struct shim sh_empty = { -1, -1, -1 }, sh_miss = { -1, -1, -1 }, sh_hit = { -1, -1, -1 };
+	struct shim sh_nov_miss = { -1, -1, -1 }, sh_nov_hit = { -1, -1, -1 };
+	struct shim sh_tls = { -1, -1, -1 }, sh_nov_tls = { -1, -1, -1 };
+	struct shim sh_lpm_miss = { -1, -1, -1 }, sh_lpm_hit = { -1, -1, -1 };
+	int empty_fd = -1, lpm_fd = -1, lpm_map = -1, miss_map = -1, hit_map = -1;
+	int xdp, nov, deny, ret = 1, err = 0;
+	bool lpm = false;
+	struct moat_pins maps;
+	struct timespec t0;
+
+	moat_libbpf_logging(false);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	empty_fd = load_empty_prog();
+	if (empty_fd < 0)
+		goto out;
+	if (load_gen(&gen, yaml_default) || load_gen(&gen_deny, yaml_deny) ||
+	    load_gen(&gen_nov, yaml_novalidate))
+		goto out;
+	xdp = moat_gen_prog_fd(&gen, 0);
+	nov = moat_gen_prog_fd(&gen_nov, 0);
+	deny = moat_gen_prog_fd(&gen_deny, 0);
+	if (syn(&tls4, 4, NULL, 443) || syn(&tls6, 6, NULL, 443) ||
+	    syn(&ssh_ok, 4, DEVOPS_HOST, 22) || syn(&ssh_no, 4, NULL, 22) ||
+	    syn(&ssh_deny, 4, DENY_HOST, 22) || syn(&tls_deny, 4, DENY_HOST, 443) ||
+	    syn(&port80, 4, NULL, 80))
+		goto out;
+
+	struct bench_case one[] = {
+		EMPTY("empty XDP program (r0 = XDP_PASS; exit)", empty_fd, &tls4, 1, 0,
+		      BASE_ONE_PKT),
+		CASE("TLS SYN v4 (tcp/443)", xdp, &tls4, 1, 0, BASE_ONE_PKT, 1.5, XDP_PASS),
+		CASE("TLS SYN v6 (tcp/443)", xdp, &tls6, 1, 0, BASE_ONE_PKT, 1.5, XDP_PASS),
+		CASE("SSH SYN v4 from a devops host", xdp, &ssh_ok, 1, 0, BASE_ONE_PKT, 0,
+		     XDP_PASS),
+		CASE("SSH SYN v4 from a source not in devops (ssh_source)", xdp, &ssh_no, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_DROP),
+		CASE("closed port SYN v4 (tcp/80)", xdp, &port80, 1, 0, BASE_ONE_PKT, 1.5, XDP_DROP),
+		CASE("more: TLS SYN v4, tls.validate false", nov, &tls4, 1, 0, BASE_ONE_PKT, 0,
+		     XDP_PASS),
+		CASE("more: SSH SYN v4 from devops, ssh.validate false", nov, &ssh_ok, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_PASS),
+		CASE("more: TLS SYN v4, no validation, deny list of one host", deny, &tls4, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_PASS),
+		CASE("more: SSH SYN v4 from that deny-listed host (denied)", deny, &ssh_deny, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_DROP),
+		CASE("more: TLS SYN v4 from that deny-listed host (denied)", deny, &tls_deny, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_DROP),
+	};
+
+	printf("moat bench: BPF_PROG_TEST_RUN; ns per program run as the kernel reports it\n"
+	       "(integer ns); median of %d interleaved rounds of >= %llu ms each.\n\n"
+	       "One packet, repeated:\n", ROUNDS, ROUND_NS / 1000000);
+	err = run_cases(one, sizeof(one) / sizeof(one[0]));
+	if (err)
+		goto run_failed;
+	print_table(one, sizeof(one) / sizeof(one[0]));
+
+	/* The big table: 1M random devops hosts. Sources: 1M others (miss)
+	 * and the 1M hosts themselves in random order (hit). */
+	table = random_hosts(N_TABLE);
+	miss_src = random_hosts(N_TABLE + N_TABLE / 8);
+	hit_src = malloc(N_TABLE * sizeof(*hit_src));
+	if (!table || !miss_src || !hit_src) {
+		fprintf(stderr, "Error: out of memory\n");
+		goto out;
+	}
+	{
+		size_t w = 0;
+
+		/* both sorted: keep the candidates that are not in the table */
+		for (size_t i = 0, j = 0; i < N_TABLE + N_TABLE / 8 && w < N_TABLE; i++) {
+			while (j < N_TABLE && table[j] < miss_src[i])
+				j++;
+			if (j == N_TABLE || table[j] != miss_src[i])
+				miss_src[w++] = miss_src[i];
+		}
+		if (w < N_TABLE) {
+			fprintf(stderr, "Error: not enough random sources outside the table\n");
+			goto out;
+		}
+	}
+	memcpy(hit_src, table, N_TABLE * sizeof(*hit_src));
+	shuffle(hit_src, N_TABLE);
+	shuffle(miss_src, N_TABLE);
+
+	moat_gen_maps(&gen, &maps);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = fill_hash(maps.devops, maps.devops_count, table, N_TABLE);
+	if (!err) {
+		moat_gen_maps(&gen_nov, &maps);
+		err = fill_hash(maps.devops, maps.devops_count, table, N_TABLE);
+	}
+	if (err) {
+		fprintf(stderr, "Error: couldn't fill the devops table: %s\n", strerror(-err));
+		goto out;
+	}
+	printf("\ndevops tables: %u random /32 entries added to two generations in %.2f s\n"
+	       "(batched updates)\n", N_TABLE, elapsed(&t0));
+
+	miss_map = source_map(miss_src, N_TABLE);
+	hit_map = source_map(hit_src, N_TABLE);
+	if (miss_map < 0 || hit_map < 0) {
+		fprintf(stderr, "Error: couldn't create the source arrays: %s\n",
+			strerror(-(miss_map < 0 ? miss_map : hit_map)));
+		goto out;
+	}
+	if (shim_load(&sh_empty, miss_map, N_TABLE, empty_fd) ||
+	    shim_load(&sh_miss, miss_map, N_TABLE, xdp) ||
+	    shim_load(&sh_hit, hit_map, N_TABLE, xdp) ||
+	    shim_load(&sh_nov_miss, miss_map, N_TABLE, nov) ||
+	    shim_load(&sh_nov_hit, hit_map, N_TABLE, nov) ||
+	    shim_load(&sh_tls, miss_map, N_TABLE, xdp) ||
+	    shim_load(&sh_nov_tls, miss_map, N_TABLE, nov))
+		goto out;
+
+	/* Optional contrast: the same 1M hosts in a plain LPM trie. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	lpm_map = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "bench_lpm", sizeof(struct moat_lpm_key),
+				 sizeof(__u64), N_TABLE,
+				 &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
+								.map_flags = BPF_F_NO_PREALLOC });
+	if (lpm_map < 0)
+		fprintf(stderr, "bench: no LPM contrast: %s\n", strerror(errno));
+	else if ((err = fill_lpm(lpm_map, table, N_TABLE)))
+		fprintf(stderr, "bench: no LPM contrast: %s\n", strerror(-err));
+	else if ((lpm_fd = load_lpm_prog(lpm_map)) >= 0 &&
+		 !shim_load(&sh_lpm_miss, miss_map, N_TABLE, lpm_fd) &&
+		 !shim_load(&sh_lpm_hit, hit_map, N_TABLE, lpm_fd))
+		lpm = true;
+	if (lpm)
+		printf("LPM trie (contrast): the same entries added in %.2f s (one by one)\n",
+		       elapsed(&t0));
+
+	struct bench_case distinct[] = {
+		EMPTY("shim, then the empty XDP program", sh_empty.prog, &ssh_no, 1, 0, BASE_SHIM),
+		CASE("1M devops, SSH SYN, source not in devops (ssh_source)", sh_miss.prog, &ssh_no,
+		     1, 0, BASE_SHIM, 8, XDP_DROP),
+		CASE("1M devops, SSH SYN, source in devops (ssh)", sh_hit.prog, &ssh_no, 1, 0,
+		     BASE_SHIM, 8, XDP_PASS),
+		CASE("more: the same, not in devops, ssh.validate false", sh_nov_miss.prog, &ssh_no,
+		     1, 0, BASE_SHIM, 0, XDP_DROP),
+		CASE("more: the same, in devops, ssh.validate false", sh_nov_hit.prog, &ssh_no,
+		     1, 0, BASE_SHIM, 0, XDP_PASS),
+		CASE("more: TLS SYN v4 from 1M sources (a SYN flood)", sh_tls.prog, &tls4, 1, 0,
+		     BASE_SHIM, 0, XDP_PASS),
+		CASE("more: the same, tls.validate false", sh_nov_tls.prog, &tls4, 1, 0, BASE_SHIM, 0,
+		     XDP_PASS),
+		CASE("contrast, not moat: bare LPM lookup, 1M /128, miss", sh_lpm_miss.prog,
+		     &ssh_no, 1, 0, BASE_SHIM, 0, XDP_DROP),
+		CASE("contrast, not moat: bare LPM lookup, 1M /128, hit", sh_lpm_hit.prog,
+		     &ssh_no, 1, 0, BASE_SHIM, 0, XDP_PASS),
+	};
+
+	printf("\nA different source in every run: a shim program writes the next of 1M\n"
+	       "sources into the frame, then tail-calls the program under test; both are\n"
+	       "timed, and compared with the shim in front of the empty program.\n");
+	err = run_cases(distinct, sizeof(distinct) / sizeof(distinct[0]) - (lpm ? 0 : 2));
+	if (err)
+		goto run_failed;
+	print_table(distinct, sizeof(distinct) / sizeof(distinct[0]) - (lpm ? 0 : 2));
+
+	/* Cross-check without the shim: distinct packets built here, one
+	 * test_run each with repeat 1 (repeat > 1 re-registers the program with
+	 * the XDP dispatcher, two RCU grace periods per call on this kernel). */
+	miss = with_sources(&ssh_no, miss_src, N_PKTS);
+	hit = with_sources(&ssh_no, hit_src, N_PKTS);
+	if (!miss || !hit) {
+		fprintf(stderr, "Error: out of memory\n");
+		goto out;
+	}
+
+	struct bench_case cold[] = {
+		EMPTY("empty XDP program", empty_fd, miss, N_PKTS, 1, BASE_DISTINCT_1),
+		CASE("1M devops, SSH SYN, source not in devops (ssh_source)", xdp, miss, N_PKTS, 1,
+		     BASE_DISTINCT_1, 0, XDP_DROP),
+		CASE("1M devops, SSH SYN, source in devops (ssh)", xdp, hit, N_PKTS, 1,
+		     BASE_DISTINCT_1, 0, XDP_PASS),
+	};
+
+	printf("\nCross-check: %d packets with distinct sources built in user space, one\n"
+	       "test_run each, repeat 1; mean of the kernel's timing of each single run\n"
+	       "(its clock reads included, so the empty program is measured the same way).\n",
+	       N_PKTS);
+	err = run_cases(cold, sizeof(cold) / sizeof(cold[0]));
+	if (err)
+		goto run_failed;
+	print_table(cold, sizeof(cold) / sizeof(cold[0]));
+	ret = 0;
+
+	if (bench_scrape_run) {
+		printf("\n");
+		if (bench_scrape_run())
+			ret = 1;
+	}
+	goto out;
+
+run_failed:
+	fprintf(stderr, "Error: BPF_PROG_TEST_RUN failed: %s\n", strerror(-err));
+out:
+	free(miss);
+	free(hit);
+	free(table);
+	free(miss_src);
+	free(hit_src);
+	shim_close(&sh_empty);
+	shim_close(&sh_miss);
+	shim_close(&sh_hit);
+	shim_close(&sh_nov_miss);
+	shim_close(&sh_nov_hit);
+	shim_close(&sh_tls);
+	shim_close(&sh_nov_tls);
+	shim_close(&sh_lpm_miss);
+	shim_close(&sh_lpm_hit);
+	if (lpm_fd >= 0)
+		close(lpm_fd);
+	if (lpm_map >= 0)
+		close(lpm_map);
+	if (miss_map >= 0)
+		close(miss_map);
+	if (hit_map >= 0)
+		close(hit_map);
+	if (empty_fd >= 0)
+		close(empty_fd);
+	moat_gen_destroy(&gen);
+	moat_gen_destroy(&gen_deny);
+	moat_gen_destroy(&gen_nov);
+	return ret;
+}
