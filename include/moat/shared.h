@@ -18,6 +18,7 @@
 /* Address tables (devops, deny, bans) hold up to this many entries each. */
 #define MOAT_MAX_EXACT		(1U << 21)	/* /32 and /128 entries: hash */
 #define MOAT_MAX_PREFIX		16384		/* shorter prefixes: LPM trie */
+#define MOAT_BLOOM_HASHES	3	/* Bloom filter before each host hash */
 
 /* Port classes, indexed by destination port in the program's .rodata. */
 enum moat_port_class {
@@ -189,6 +190,7 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_BAN		"ban"		/* persistent: exact */
 #define MOAT_PIN_BAN_PFX	"ban_prefix"	/* persistent: LPM */
 #define MOAT_PIN_BAN_CNT	"ban_count"	/* persistent */
+#define MOAT_PIN_BAN_BLOOM	"ban_bloom"	/* persistent */
 #define MOAT_PIN_FLOWS		"flows"		/* persistent */
 #define MOAT_PIN_CONNS		"conns"		/* persistent */
 #define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
@@ -196,9 +198,11 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_DEVOPS		"devops"	/* generation */
 #define MOAT_PIN_DEVOPS_PFX	"devops_prefix"	/* generation */
 #define MOAT_PIN_DEVOPS_CNT	"devops_count"	/* generation */
+#define MOAT_PIN_DEVOPS_BLOOM	"devops_bloom"	/* generation */
 #define MOAT_PIN_DENY		"deny"		/* generation */
 #define MOAT_PIN_DENY_PFX	"deny_prefix"	/* generation */
 #define MOAT_PIN_DENY_CNT	"deny_count"	/* generation */
+#define MOAT_PIN_DENY_BLOOM	"deny_bloom"	/* generation */
 #define MOAT_PIN_LINK_PREFIX	"link_"		/* + interface name: XDP bpf_link */
 #define MOAT_PIN_TCX_PREFIX	"tcx_"		/* + interface name: TC egress bpf_link */
 

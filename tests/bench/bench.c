@@ -421,8 +421,9 @@ static void mapped(struct moat_addr *m, __u32 host_order)
 	m->a[3] = htonl(host_order);
 }
 
-/* Puts hosts into a moat exact table, in batches, and keeps its count true. */
-static int fill_hash(int map_fd, int count_fd, const __u32 *hosts, size_t n)
+/* Puts hosts into a moat exact table, in batches, and keeps its Bloom filter
+ * (one push per host: filters take no batches) and its count true. */
+static int fill_hash(int map_fd, int bloom_fd, int count_fd, const __u32 *hosts, size_t n)
 {
 	const size_t chunk = 65536;
 	struct moat_addr *keys = calloc(chunk, sizeof(*keys));
@@ -448,6 +449,12 @@ static int fill_hash(int map_fd, int count_fd, const __u32 *hosts, size_t n)
 		if (bpf_map_update_batch(map_fd, keys, vals, &k, NULL)) {
 			err = -errno;
 			goto out;
+		}
+		for (size_t i = 0; i < m; i++) {
+			if (bpf_map_update_elem(bloom_fd, NULL, &keys[i], BPF_ANY)) {
+				err = -errno;
+				goto out;
+			}
 		}
 	}
 	if (bpf_map_lookup_elem(count_fd, &zero, &cnt)) {
@@ -632,10 +639,10 @@ int main(void)
 
 	moat_gen_maps(&gen, &maps);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = fill_hash(maps.devops, maps.devops_count, table, N_TABLE);
+	err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, table, N_TABLE);
 	if (!err) {
 		moat_gen_maps(&gen_nov, &maps);
-		err = fill_hash(maps.devops, maps.devops_count, table, N_TABLE);
+		err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, table, N_TABLE);
 	}
 	if (err) {
 		fprintf(stderr, "Error: couldn't fill the devops table: %s\n", strerror(-err));

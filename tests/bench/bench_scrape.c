@@ -69,6 +69,7 @@ static int create_maps(struct moat_pins *p)
 			break;
 		}
 		opts.map_flags = bpf_map__map_flags(m);
+		opts.map_extra = bpf_map__map_extra(m);
 		*fd = bpf_map_create(bpf_map__type(m), name, bpf_map__key_size(m),
 				     bpf_map__value_size(m), bpf_map__max_entries(m), &opts);
 		snprintf(path, sizeof(path), "%s/%s", p->dir, name);

@@ -46,6 +46,7 @@ const struct moat_pin_desc moat_pin_maps[] = {
 	PIN(ban, MOAT_PIN_BAN, false),
 	PIN(ban_prefix, MOAT_PIN_BAN_PFX, false),
 	PIN(ban_count, MOAT_PIN_BAN_CNT, false),
+	PIN(ban_bloom, MOAT_PIN_BAN_BLOOM, false),
 	PIN(flows, MOAT_PIN_FLOWS, false),
 	PIN(conns, MOAT_PIN_CONNS, false),
 	PIN(local_ports, MOAT_PIN_LOCAL_PORTS, false),
@@ -53,9 +54,11 @@ const struct moat_pin_desc moat_pin_maps[] = {
 	PIN(devops, MOAT_PIN_DEVOPS, true),
 	PIN(devops_prefix, MOAT_PIN_DEVOPS_PFX, true),
 	PIN(devops_count, MOAT_PIN_DEVOPS_CNT, true),
+	PIN(devops_bloom, MOAT_PIN_DEVOPS_BLOOM, true),
 	PIN(deny, MOAT_PIN_DENY, true),
 	PIN(deny_prefix, MOAT_PIN_DENY_PFX, true),
 	PIN(deny_count, MOAT_PIN_DENY_CNT, true),
+	PIN(deny_bloom, MOAT_PIN_DENY_BLOOM, true),
 };
 #undef PIN
 const size_t moat_nr_pin_maps = sizeof(moat_pin_maps) / sizeof(moat_pin_maps[0]);

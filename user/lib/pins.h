@@ -18,10 +18,10 @@
 struct moat_pins {
 	char dir[PATH_MAX];
 	int stats, ifaces, meta;
-	int ban, ban_prefix, ban_count;
+	int ban, ban_prefix, ban_count, ban_bloom;
 	int flows, conns, local_ports, top_sources;
-	int devops, devops_prefix, devops_count;
-	int deny, deny_prefix, deny_count;
+	int devops, devops_prefix, devops_count, devops_bloom;
+	int deny, deny_prefix, deny_count, deny_bloom;
 	int lock_fd;			/* flock on pin_dir, -1 when not held */
 };
 
@@ -46,9 +46,9 @@ static inline int *moat_pin_fd(struct moat_pins *p, const struct moat_pin_desc *
 /* All fds -1, dir set, lock not held. */
 void moat_pins_init(struct moat_pins *p, const char *dir);
 
-/* One address table (exact hash + prefix LPM + counts). */
+/* One address table (exact hash + its Bloom filter + prefix LPM + counts). */
 struct moat_table {
-	int exact, prefix, count;
+	int exact, prefix, count, bloom;
 };
 
 /* Opens every pinned map; -ENOENT when moat is not loaded under dir. */
@@ -59,11 +59,11 @@ int moat_pins_lock(struct moat_pins *p);
 void moat_pins_unlock(struct moat_pins *p);
 
 static inline struct moat_table moat_pins_devops(const struct moat_pins *p)
-{ return (struct moat_table){ p->devops, p->devops_prefix, p->devops_count }; }
+{ return (struct moat_table){ p->devops, p->devops_prefix, p->devops_count, p->devops_bloom }; }
 static inline struct moat_table moat_pins_deny(const struct moat_pins *p)
-{ return (struct moat_table){ p->deny, p->deny_prefix, p->deny_count }; }
+{ return (struct moat_table){ p->deny, p->deny_prefix, p->deny_count, p->deny_bloom }; }
 static inline struct moat_table moat_pins_ban(const struct moat_pins *p)
-{ return (struct moat_table){ p->ban, p->ban_prefix, p->ban_count }; }
+{ return (struct moat_table){ p->ban, p->ban_prefix, p->ban_count, p->ban_bloom }; }
 
 /* Names for verdicts/reasons, from the X-macro lists. */
 const char *moat_reason_name(unsigned int reason);

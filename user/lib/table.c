@@ -108,14 +108,16 @@ int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct 
 	bool existed = moat_table_get(t, c, &old) == 0;
 	int err;
 
+	/* Filter first, entry second, count last: the program never misses
+	 * a live entry on the way in. */
+	if (moat_cidr_is_host(c) && bpf_map_update_elem(t.bloom, NULL, &c->addr, BPF_ANY))
+		return -errno;
 	if (moat_cidr_is_host(c))
 		err = bpf_map_update_elem(t.exact, &c->addr, e, BPF_ANY);
 	else
 		err = bpf_map_update_elem(t.prefix, &k, e, BPF_ANY);
 	if (err)
 		return -errno;
-	/* Entry first, count second: the program never sees a zero count
-	 * while a live entry exists. */
 	return existed ? 0 : count_add(t, c, 1);
 }
 
