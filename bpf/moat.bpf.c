@@ -27,6 +27,7 @@ const volatile __u32 tls_validate;
 const volatile __u32 tls_min_version;	/* wire value, 0x0303 = TLS 1.2 */
 const volatile __u32 tls_quic;
 const volatile __u32 ssh_validate;
+const volatile __u64 conn_seed;		/* secret: colliding on purpose is guesswork */
 const volatile __u32 n_pass_ethertypes;
 const volatile __u16 pass_ethertypes[MOAT_MAX_ETHERTYPES];	/* host order */
 const volatile __u8 port_class[65536];				/* enum moat_port_class */
@@ -62,13 +63,12 @@ struct {
 	__type(value, struct moat_flow);
 } flows SEC(".maps");
 
-/* Inbound connections on validated ports. */
+/* Inbound connections on validated ports (shared.h: MOAT_CONN_WORD). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MOAT_MAX_CONNS);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct moat_flow_key);
-	__type(value, struct moat_conn);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MOAT_CONN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
 } conns SEC(".maps");
 
 /*
@@ -330,6 +330,21 @@ static __always_inline int first_payload_reason(const __u8 *b, const void *end, 
 	return 0;
 }
 
+/* Keyed 64-bit hash of a flow key (five 64-bit words). */
+static __always_inline __u64 conn_hash(const struct moat_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = conn_seed;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
 /*
  * 7./8. with validation: the first payload of each inbound connection must
  * be the port's protocol, else that packet and the rest of the connection
@@ -346,46 +361,47 @@ static __always_inline int judge_conn(const struct pkt *p,
 	};
 	__u32 len = p->l3_end - (void *)payload;
 	int dry = p->dry != NULL;
-	struct moat_conn *conn, fresh;
+	__u64 h = conn_hash(&key), w, *slot;
+	__u32 idx = h & (MOAT_CONN_SLOTS - 1), tag = h >> 40;
 	int r;
+
+	slot = bpf_map_lookup_elem(&conns, &idx);
+	if (!slot)	/* cannot happen: idx is masked; for the verifier */
+		return verdict(p, MOAT_V_PASS, pass_reason);
 
 	if (th->syn && !th->ack) {
 		/* TCP Fast Open: the SYN's own payload is the first. */
 		r = len ? first_payload_reason(payload, end, len, class) : 0;
-		if (!dry) {
-			fresh.first_seq = bpf_ntohl(th->seq) + 1;
-			fresh.state = r ? MOAT_CONN_BAD : len ? MOAT_CONN_OK : MOAT_CONN_AWAIT;
-			fresh.reason = r;
-			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
-		}
+		if (!dry)
+			*slot = MOAT_CONN_WORD(tag, r ? MOAT_CONN_BAD : len ? MOAT_CONN_OK
+									   : MOAT_CONN_AWAIT,
+					       r, bpf_ntohl(th->seq) + 1);
 		return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
 	}
 
-	conn = bpf_map_lookup_elem(&conns, &key);
-	if (!conn) {
+	w = *slot;	/* one load: another CPU may rewrite the slot */
+	if (MOAT_CONN_TAG(w) != tag || MOAT_CONN_STATE(w) == MOAT_CONN_NONE) {
 		/* moatctl check asks about a new connection's first bytes. */
 		if (dry && len && (r = first_payload_reason(payload, end, len, class)))
 			return verdict(p, MOAT_V_DROP, r);
 		return verdict(p, MOAT_V_PASS, pass_reason);
 	}
 	if (th->rst && !dry)
-		bpf_map_delete_elem(&conns, &key);
-	if (conn->state == MOAT_CONN_BAD)
-		return verdict(p, MOAT_V_DROP, conn->reason);
-	if (conn->state == MOAT_CONN_OK || !len)
+		*slot = 0;
+	if (MOAT_CONN_STATE(w) == MOAT_CONN_BAD)
+		return verdict(p, MOAT_V_DROP, MOAT_CONN_REASON(w));
+	if (MOAT_CONN_STATE(w) == MOAT_CONN_OK || !len)
 		return verdict(p, MOAT_V_PASS, pass_reason);
 	/* Awaiting: only the segment that starts exactly at the first byte is
 	 * judged. Any other one is dropped without deciding: one from before
 	 * would be trimmed by the kernel to smuggle bytes in at the start, one
 	 * from further on (reordering) is sent again once the first passed. */
-	if (bpf_ntohl(th->seq) != conn->first_seq)
+	if (bpf_ntohl(th->seq) != MOAT_CONN_SEQ(w))
 		return verdict(p, MOAT_V_DROP, class == MOAT_PORT_SSH ? MOAT_R_NOT_SSH
 								 : MOAT_R_NOT_TLS);
 	r = first_payload_reason(payload, end, len, class);
-	if (!dry) {
-		conn->state = r ? MOAT_CONN_BAD : MOAT_CONN_OK;
-		conn->reason = r;
-	}
+	if (!dry)
+		*slot = MOAT_CONN_WORD(tag, r ? MOAT_CONN_BAD : MOAT_CONN_OK, r, MOAT_CONN_SEQ(w));
 	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
 }
 

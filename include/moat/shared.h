@@ -101,20 +101,28 @@ _Static_assert(sizeof(struct moat_flow) == 16, "moat_flow size");
 #define MOAT_FLOW_ICMP_TIMEOUT		30
 
 enum moat_conn_state {
+	MOAT_CONN_NONE = 0,
 	MOAT_CONN_AWAIT = 1,	/* SYN seen, first payload not yet */
 	MOAT_CONN_OK = 2,	/* first payload was the expected protocol */
 	MOAT_CONN_BAD = 3,	/* it was not: drop the rest */
 };
 
-struct moat_conn {
-	__u32 first_seq;	/* sequence number of the first payload byte */
-	__u8 state;		/* enum moat_conn_state */
-	__u8 reason;		/* enum moat_reason when BAD */
-	__u8 _pad[2];
-};
-_Static_assert(sizeof(struct moat_conn) == 8, "moat_conn size");
+/*
+ * Inbound connections under validation live in an array of slots indexed
+ * by a keyed hash of the 5-tuple, one 64-bit word each, written with one
+ * store (no lock, no tearing): tag (24 bits of the hash, to tell colliding
+ * connections apart) | state (2) | reason (6) | first payload seq (32).
+ * A collision overwrites, like an LRU eviction: the connection it evicts
+ * has no state any more and is treated as one that predates moat.
+ */
+#define MOAT_CONN_SLOTS		(1U << 20)
+#define MOAT_CONN_WORD(tag, state, reason, seq) \
+	((__u64)(tag) << 40 | (__u64)(state) << 38 | (__u64)(reason) << 32 | (__u32)(seq))
+#define MOAT_CONN_TAG(w)	((__u32)((w) >> 40))
+#define MOAT_CONN_STATE(w)	((__u32)((w) >> 38) & 3)
+#define MOAT_CONN_REASON(w)	((__u32)((w) >> 32) & 63)
+#define MOAT_CONN_SEQ(w)	((__u32)(w))
 
-#define MOAT_MAX_CONNS		262144	/* inbound connections under validation */
 /* Local ports with host-opened flows, one bit each, TCP then UDP. */
 #define MOAT_LOCAL_PORT_WORDS	(2 * 65536 / 64)
 
@@ -174,7 +182,7 @@ struct moat_meta {
 	__u64 loaded_at;		/* unix seconds of the last successful load */
 	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
 	__u32 mode;			/* 0 enforce, 1 monitor */
-	__u32 _pad;
+	__u32 conn_seed;		/* key of the conns slot hash; set once, kept */
 	char state_dir[224];
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
