@@ -301,6 +301,7 @@ lab_nginx() {
 	    scgi_temp_path $d/tmp/scgi;
 	    ssl_certificate $d/cert.pem;
 	    ssl_certificate_key $d/key.pem;
+	    ssl_protocols TLSv1.2 TLSv1.3;
 	    server {
 	        listen 443 ssl http2;
 	        listen [::]:443 ssl http2;

@@ -250,3 +250,20 @@ out:
 	free(vals);
 	return err;
 }
+
+int moat_pinned_prog(const char *dir, const char *ifname)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char name[PATH_MAX];
+	int fd, prog = -1;
+
+	snprintf(name, sizeof(name), "%s%s", MOAT_PIN_LINK_PREFIX, ifname);
+	fd = pin_get(dir, name);
+	if (fd < 0)
+		return -1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex)
+		prog = bpf_prog_get_fd_by_id(info.prog_id);
+	close(fd);
+	return prog;
+}

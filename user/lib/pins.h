@@ -86,6 +86,9 @@ struct moat_snapshot {
 
 int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);
 
+/* The program ifname's pinned XDP link runs now (a new fd), or -1. */
+int moat_pinned_prog(const char *dir, const char *ifname);
+
 /* Entries in a hash/LRU map, by batch lookups (not for the packet path). */
 int moat_map_count(int fd, uint64_t *n);
 

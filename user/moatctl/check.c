@@ -59,14 +59,12 @@ static int payload_bytes(const char *kind, const void **buf, size_t *len)
 	return 0;
 }
 
-/* The program behind the interface's pinned XDP link. */
+/* The program behind the interface's pinned XDP link (the first one
+ * moat holds when iface is NULL). */
 static int prog_for(struct ctl *c, const char *iface, char *name_out)
 {
 	struct moat_snapshot *s = malloc(sizeof(*s));
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd = -1, prog = -1;
+	int prog = -1;
 
 	if (!s || moat_snapshot_read(&c->pins, s))
 		goto out;
@@ -76,15 +74,10 @@ static int prog_for(struct ctl *c, const char *iface, char *name_out)
 		if (!ifc->ifindex || (iface && strcmp(iface, ifc->name)))
 			continue;
 		snprintf(name_out, MOAT_IFNAMSIZ, "%s", ifc->name);
-		snprintf(path, sizeof(path), "%s/%s%s", c->pin_dir, MOAT_PIN_LINK_PREFIX, ifc->name);
-		fd = bpf_obj_get(path);
+		prog = moat_pinned_prog(c->pin_dir, ifc->name);
 		break;
 	}
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-		prog = bpf_prog_get_fd_by_id(info.prog_id);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(s);
 	return prog;
 }

@@ -315,7 +315,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	struct moat_meta meta = {};
 	bool fresh;
 	__u32 zero = 0;
-	int ret;
+	int ret, old_fd;
 
 	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
 		snprintf(err, errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
@@ -389,8 +389,11 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		}
 	}
 
-	ret = moatd_lockout_guard(d->have_cfg ? &d->cfg : NULL, cfg, moat_gen_prog_fd(&gen, 0),
-				  err, errlen);
+	old_fd = moat_pinned_prog(cfg->pin_dir, cfg->interfaces[0]);
+	ret = moatd_lockout_guard(d->have_cfg ? &d->cfg : NULL, cfg, old_fd,
+				  moat_gen_prog_fd(&gen, 0), err, errlen);
+	if (old_fd >= 0)
+		close(old_fd);
 	if (ret)
 		goto out;
 

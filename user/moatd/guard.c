@@ -2,8 +2,10 @@
 /*
  * lockout_guard: before a policy goes in force, every established SSH
  * session on this host is run, as its next ACK, through the new program in
- * dry-run mode. If the new policy would drop one, it is refused: an
- * operator must never cut the branch they sit on by a typo in devops.
+ * dry-run mode. If the new policy would drop one that the policy in force
+ * passes, it is refused: an operator must never cut the branch they sit on
+ * by a typo in devops. (A session moat already cut, say for a bad banner,
+ * is no reason to refuse anything.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,7 +53,8 @@ static int parse_sock_addr(const char *s, bool v6, struct moat_cidr *c, unsigned
 }
 
 static int check_table(const char *path, bool v6, const struct moat_config *old,
-		       const struct moat_config *cfg, int prog_fd, char *err, size_t errlen)
+		       const struct moat_config *cfg, int old_fd, int prog_fd, char *err,
+		       size_t errlen)
 {
 	char line[512], local[64], remote[64], who[64];
 	unsigned int st, lport, rport, verdict, reason;
@@ -72,6 +75,9 @@ static int check_table(const char *path, bool v6, const struct moat_config *old,
 			continue;
 		pr.sport = rport;
 		pr.dport = lport;
+		if (old_fd >= 0 && !moat_probe_run(old_fd, &pr, &verdict, &reason) &&
+		    verdict == MOAT_V_DROP)
+			continue;	/* already cut: not ours to protect */
 		ret = moat_probe_run(prog_fd, &pr, &verdict, &reason);
 		if (ret) {
 			snprintf(err, errlen, "lockout_guard: couldn't probe the new policy: %s",
@@ -92,14 +98,14 @@ static int check_table(const char *path, bool v6, const struct moat_config *old,
 }
 
 int moatd_lockout_guard(const struct moat_config *old, const struct moat_config *cfg,
-			int prog_fd, char *err, size_t errlen)
+			int old_fd, int prog_fd, char *err, size_t errlen)
 {
 	int ret;
 
 	if (!cfg->lockout_guard)
 		return 0;
-	ret = check_table("/proc/net/tcp", false, old, cfg, prog_fd, err, errlen);
+	ret = check_table("/proc/net/tcp", false, old, cfg, old_fd, prog_fd, err, errlen);
 	if (!ret)
-		ret = check_table("/proc/net/tcp6", true, old, cfg, prog_fd, err, errlen);
+		ret = check_table("/proc/net/tcp6", true, old, cfg, old_fd, prog_fd, err, errlen);
 	return ret;
 }

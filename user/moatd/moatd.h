@@ -51,10 +51,11 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 
 /*
  * Refuses (-EPERM, err says who) a policy whose program prog_fd would drop
- * an established SSH session of this host. old: the policy in force or NULL.
+ * an established SSH session of this host that the program in force
+ * (old_fd, -1 when none) passes. old: the policy in force or NULL.
  */
 int moatd_lockout_guard(const struct moat_config *old, const struct moat_config *cfg,
-			int prog_fd, char *err, size_t errlen);
+			int old_fd, int prog_fd, char *err, size_t errlen);
 
 /* Deletes expired devops entries and bans; logs what it removed. */
 void moatd_sweep(struct moatd *d);
