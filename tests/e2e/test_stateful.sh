@@ -302,6 +302,49 @@ st_cli_servers() {
 	lab_wait 10 st_cli_servers_ready
 }
 
+# --- lockout_guard -------------------------------------------------------------------------
+
+st_guard_log_has() { grep -qF "lockout_guard: the new policy would cut the SSH session from $1" \
+	"$LAB_DIR/moatd.log"; }
+st_generation() { lab_moatctl --json status | jq -r .generation; }
+
+# A policy without ops in devops, while the session from ops (section 6) is
+# open: refused whole, generation unchanged, the last reload marked failed.
+st_guard_refuses() {
+	local gen0; gen0=$(st_generation) || return 1
+	lab_write_config "$CONF" "mode: enforce" \
+		'tls: { ports: [443, 8443], validate: true, min_version: "1.2", quic: false }' \
+		"ssh: { ports: [22], validate: true, devops: [] }" \
+		"outbound: { track: true }" "icmp: { echo: false }" || return 1
+	kill -HUP "$LAB_MOATD_PID" || return 1
+	lab_wait 15 st_guard_log_has "$OPS4" || { tail -n 3 "$LAB_DIR/moatd.log"; return 1; }
+	lab_moatctl --json status | jq -e --arg g "$gen0" '(.generation | tostring) == $g
+		and (.last_reload_ok | not)' >/dev/null || return 1
+	lab_moatctl --json devops list | jq -e --arg a "$OPS4" 'any(.[]; .cidr == $a)' >/dev/null
+}
+
+# A connection moat already cut as not_ssh, that sshd still holds open, is
+# no reason to refuse a reload: the policy in force drops it already.
+st_guard_ignores_cut() {
+	local s0 pid rc=0
+	s0=$(st_stats)
+	# shellcheck disable=SC2016 # python, not shell
+	lab_spawn ops cutconn /usr/bin/python3 -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], 22)); s.recv(200)
+s.send(b"junk instead of a banner\r\n"); time.sleep(30)' "$GW6_OPS"
+	pid=$LAB_LAST_PID
+	st_grew "$s0" gwd0 drop not_ssh || rc=1
+	[ "$(lab_in gw ss -Htn state established "( sport = :22 and dst [$OPS6] )" | wc -l)" -ge 1 ] ||
+		{ echo "sshd holds no connection from $OPS6"; rc=1; }
+	if [ $rc -eq 0 ] && ! { st_config enforce && lab_moatd_reload && st_status_mode enforce; }; then
+		tail -n 3 "$LAB_DIR/moatd.log"
+		rc=1
+	fi
+	lab_stop "$pid"
+	lab_in gw ss -K -tn state all "( sport = :22 and dst [$OPS6] )" >/dev/null
+	return $rc
+}
+
 # --- an SSH session from ops that predates moatd --------------------------------------
 #
 # `ssh ops -> gw cat`, its stdin a fifo this shell holds open, its stdout a
@@ -684,6 +727,15 @@ main() {
 		check "moatctl check ($case) says '$want', as the real traffic got" \
 			st_check_says "$case" "$want"
 	done
+
+	# --- 8. lockout_guard -----------------------------------------------------------------------
+	check "lockout_guard: a reload without ops in devops, while ops has a session, is refused" \
+		st_guard_refuses
+	check "lockout_guard: that session still round-trips" st_roundtrip after-guard
+	check "lockout_guard: the file restored, the reload is applied" \
+		eval 'st_config enforce && lab_moatd_reload && st_status_mode enforce'
+	check "lockout_guard: a connection moat already cut (not_ssh) does not block a reload" \
+		st_guard_ignores_cut
 
 	# --- teardown leaves nothing behind --------------------------------------------------------
 	local pids=("${LAB_PIDS[@]}") p alive=
