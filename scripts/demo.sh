@@ -96,6 +96,26 @@ nmap_from() { # NS ADDR
 	expect "only 443/tcp open; everything else, 22 included, filtered" "open: ${open:-none}" only_443 "$open"
 }
 
+plain_to_443() { # NS ADDR
+	local t; t="TCP$(fam "$2"):$(url_host "$2"):443"
+	# shellcheck disable=SC2016 # expanded by that sh
+	show "$1" "printf 'GET / HTTP/1.1\\r\\nHost: gw\\r\\n\\r\\n' | socat -t 2 - $t" \
+		lab_in "$1" sh -c 'printf "GET / HTTP/1.1\r\nHost: gw\r\n\r\n" | timeout 6 socat -t 2 - "$0"' "$t"
+	expect "no answer: plaintext on the TLS port is dropped at the NIC (nginx would say 400)" \
+		"got an answer; moat should have dropped it" silent
+}
+tls12_from() { # NS ADDR
+	show "$1" "openssl s_client -brief -tls1_2 -connect $(url_host "$2"):443" \
+		lab_in "$1" sh -c 'timeout 5 openssl s_client -brief -tls1_2 -connect "$0" </dev/null 2>&1 | grep -m1 "Protocol version"' "$(url_host "$2"):443"
+	expect "a TLS 1.2 handshake" "no handshake" grep -q "TLSv1.2" <<<"$OUT"
+}
+check_says() { # WANT ARGS... -- moatctl check prints WANT
+	local want=$1; shift
+	show gw "moatctl check $*" lab_moatctl check "$@"
+	expect "$want, and no counter moved" "got: $OUT" [ "${OUT%% (*}" = "$want" ]
+}
+stats_json() { lab_moatctl --json stats; }
+
 main() {
 	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
 		echo "demo: build moatd and moatctl first (make all)" >&2
@@ -143,12 +163,54 @@ main() {
 		ssh_from ops "$a" allowed
 	done
 
-	say "7. What moat saw"
+	say "7. Only real TLS and real SSH on their ports"
+	tls12_from cli "$GW4_CLI"
+	plain_to_443 cli "$GW4_CLI"
+	note "The first bytes of every connection to 443 must be a TLS ClientHello (1.2 or newer); to 22, an SSH-2.0 banner. Anything else drops, with the rest of its connection."
+
+	say "8. The gateway's own connections get their replies"
+	show gw "ping -c 2 $CLI4" lab_in gw ping -c 2 -W 2 "$CLI4"
+	expect "echo replies came back (recorded on egress, matched on ingress)" \
+		"ping exit $RC" [ "$RC" -eq 0 ]
+	note "Nothing opened a port for them: the egress program noted the ping, and only its exact reply passes."
+
+	say "9. moatctl check: ask the loaded program, change nothing"
+	local before; before=$(stats_json)
+	check_says "drop ssh_source" --from "$CLI4" --to "$GW4_CLI" --dport 22
+	check_says "pass ssh" --from "$OPS4" --to "$GW4_OPS" --dport 22 --payload ssh --interface gwd0
+	check_says "drop not_tls" --from "$CLI4" --to "$GW4_CLI" --payload http
+	check_says "drop tls_version" --from "$CLI6" --to "$GW6_CLI" --payload tls1.0
+	check_says "pass tls" --from "$CLI6" --to "$GW6_CLI" --payload tls1.2
+	expect "the counters are exactly as before the checks" "the checks moved a counter" \
+		[ "$before" = "$(stats_json)" ]
+
+	say "10. A reload that removes the DevOps host takes effect at once"
+	lab_write_config "$conf" "ssh: { ports: [22], validate: true, devops: [] }"
+	show gw "kill -HUP moatd    ${D}(devops: [])${N}" lab_moatd_reload
+	ssh_from ops "$GW4_OPS" denied
+	lab_write_config "$conf"
+	show gw "kill -HUP moatd    ${D}(the DevOps host back)${N}" lab_moatd_reload
+	ssh_from ops "$GW4_OPS" allowed
+
+	say "11. moatd killed with SIGKILL: enforcement stays"
+	local tls0; tls0=$(lab_moatctl --json stats | jq '[.interfaces[] | select(.name == "gwc0") | .counters[] | select(.verdict == "pass" and .reason == "tls") | .packets] | add // 0')
+	show gw "kill -9 moatd" kill -9 "$LAB_MOATD_PID"
+	https_from cli "$GW4_CLI"
+	http_from cli "$GW4_CLI" 80
+	note "The XDP programs are pinned: they do not depend on moatd. A new moatd adopts them."
+	lab_moatd "$conf" || { echo "demo: moatd did not restart" >&2; exit 1; }
+	https_from cli "$GW4_CLI"
+	local tls1; tls1=$(lab_moatctl --json stats | jq '[.interfaces[] | select(.name == "gwc0") | .counters[] | select(.verdict == "pass" and .reason == "tls") | .packets] | add // 0')
+	show gw "moatctl stats: pass tls on gwc0, before the kill and now" echo "$tls0 -> $tls1"
+	expect "the counters carried on across the restart" "they did not" [ "$tls1" -gt "$tls0" ]
+
+	say "12. What moat saw"
 	show gw "moatctl status" lab_moatctl status
 	show gw "moatctl stats" lab_moatctl stats
+	show gw "moatctl top -n 5" lab_moatctl top -n 5
 	show gw "moatctl devops list" lab_moatctl devops list
 
-	say "8. Tearing the lab down"
+	say "13. Tearing the lab down"
 	local lab=$LAB pin=$LAB_PIN
 	lab_down
 	expect "namespaces, pins, processes and files removed" "something was left behind" \
