@@ -85,7 +85,7 @@ int do_top(struct ctl *c, int argc, char **argv)
 	json_object *arr = c->json ? json_object_new_array() : NULL;
 
 	if (!c->json)
-		printf("%-40s %14s %16s  %s\n", "SOURCE", "DROPPED", "BYTES", "REASON (LAST)");
+		printf("%-40s %14s %16s  %s\n", "SOURCE", "DROPPED~", "BYTES~", "REASON (LAST)");
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
 
@@ -107,6 +107,8 @@ int do_top(struct ctl *c, int argc, char **argv)
 	if (arr) {
 		ctl_print_json(arr);
 		json_object_put(arr);
+	} else {
+		printf("~ estimates: one drop in %d is attributed to its source\n", MOAT_TOP_SAMPLE);
 	}
 out:
 	free(rows);
