@@ -537,6 +537,68 @@ static int syn(struct pkt_buf *f, int ip, const char *src, __u16 dport)
 	return 0;
 }
 
+static int build(struct pkt_buf *f, const struct pkt_spec *s)
+{
+	if (pkt_build(s, f)) {
+		fprintf(stderr, "Error: bench packet spec cannot be built\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Runs a packet once through a program, to set up state. */
+static int once(int prog_fd, const struct pkt_buf *f)
+{
+	__u32 ns, ret;
+
+	return run(prog_fd, f, 1, &ns, &ret);
+}
+
+/* The first bytes of a TLS 1.2 ClientHello, as the program reads them. */
+static const char hello12[] = "\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03"
+			      "0123456789abcdef0123456789abcdef";
+
+/*
+ * Issue 3's packets: a TFO SYN carrying a ClientHello (validated on every
+ * run), a data segment of an accepted TLS connection, and a UDP answer to a
+ * query the host sent (recorded by the egress program first).
+ */
+static int stateful_pkts(struct moat_gen *g, struct pkt_buf *tfo, struct pkt_buf *data,
+			 struct pkt_buf *reply)
+{
+	struct pkt_buf syn2, first, query;
+	const struct pkt_spec s_tfo = {
+		.ip = 4, .proto = IPPROTO_TCP, .sport = 40001, .dport = 443, .flags = TCPF_SYN,
+		.seq = 1000, .data = hello12, .payload = sizeof(hello12) - 1,
+	};
+	const struct pkt_spec s_syn = {
+		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443, .flags = TCPF_SYN,
+		.seq = 1000,
+	};
+	const struct pkt_spec s_first = {
+		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443,
+		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001, .data = hello12,
+		.payload = sizeof(hello12) - 1,
+	};
+	const struct pkt_spec s_data = {
+		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443,
+		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001 + sizeof(hello12) - 1, .payload = 512,
+	};
+	const struct pkt_spec s_query = {
+		.ip = 4, .src = PKT_DST4, .dst = PKT_SRC4, .proto = IPPROTO_UDP, .sport = 40500,
+		.dport = 53, .payload = 32,
+	};
+	const struct pkt_spec s_reply = {
+		.ip = 4, .proto = IPPROTO_UDP, .sport = 53, .dport = 40500, .payload = 64,
+	};
+	int xdp = moat_gen_prog_fd(g, 0);
+
+	return build(tfo, &s_tfo) ?: build(&syn2, &s_syn) ?: build(&first, &s_first) ?:
+	       build(data, &s_data) ?: build(&query, &s_query) ?: build(reply, &s_reply) ?:
+	       once(xdp, &syn2) ?: once(xdp, &first) ?:
+	       once(moat_gen_egress_fd(g, 0), &query);
+}
+
 static double elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -549,6 +611,7 @@ int main(void)
 {
 	struct moat_gen gen = {}, gen_deny = {}, gen_nov = {};
 	struct pkt_buf tls4, tls6, ssh_ok, ssh_no, ssh_deny, tls_deny, port80;
+	struct pkt_buf tfo, tls_data, reply;
 	struct pkt_buf *miss = NULL, *hit = NULL;
 	__u32 *table = NULL, *miss_src = NULL, *hit_src = NULL;
 	struct shim sh_empty = { -1, -1, -1 }, sh_miss = { -1, -1, -1 }, sh_hit = { -1, -1, -1 };
@@ -576,7 +639,7 @@ int main(void)
 	if (syn(&tls4, 4, NULL, 443) || syn(&tls6, 6, NULL, 443) ||
 	    syn(&ssh_ok, 4, DEVOPS_HOST, 22) || syn(&ssh_no, 4, NULL, 22) ||
 	    syn(&ssh_deny, 4, DENY_HOST, 22) || syn(&tls_deny, 4, DENY_HOST, 443) ||
-	    syn(&port80, 4, NULL, 80))
+	    syn(&port80, 4, NULL, 80) || stateful_pkts(&gen, &tfo, &tls_data, &reply))
 		goto out;
 
 	struct bench_case one[] = {
@@ -589,6 +652,12 @@ int main(void)
 		CASE("SSH SYN v4 from a source not in devops (ssh_source)", xdp, &ssh_no, 1, 0,
 		     BASE_ONE_PKT, 0, XDP_DROP),
 		CASE("closed port SYN v4 (tcp/80)", xdp, &port80, 1, 0, BASE_ONE_PKT, 1.5, XDP_DROP),
+		CASE("TFO SYN carrying a TLS 1.2 ClientHello (validated)", xdp, &tfo, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_PASS),
+		CASE("TLS data segment of an accepted connection", xdp, &tls_data, 1, 0,
+		     BASE_ONE_PKT, 0, XDP_PASS),
+		CASE("UDP reply to the host's DNS query (reply)", xdp, &reply, 1, 0, BASE_ONE_PKT, 0,
+		     XDP_PASS),
 		CASE("more: TLS SYN v4, tls.validate false", nov, &tls4, 1, 0, BASE_ONE_PKT, 0,
 		     XDP_PASS),
 		CASE("more: SSH SYN v4 from devops, ssh.validate false", nov, &ssh_ok, 1, 0,
