@@ -13,31 +13,11 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 # shellcheck source=scripts/lab.sh
 . scripts/lab.sh
+# shellcheck source=tests/e2e/tap.sh
+. tests/e2e/tap.sh
 
 RULES=scripts/prometheus/moat-alerts.yml
 METRICS=http://127.0.0.1:9477
-T=0
-FAILED=0
-
-tap() { # RC NAME
-	T=$((T + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $T - $2"
-	else
-		FAILED=$((FAILED + 1))
-		echo "not ok $T - $2"
-	fi
-}
-
-# check NAME CMD... -- one TAP line; CMD's output is the diagnostic on failure.
-check() {
-	local name=$1 rc; shift
-	"$@" >"$OUT" 2>&1
-	rc=$?
-	tap $rc "$name"
-	[ $rc -eq 0 ] || tail -n 25 "$OUT" | sed 's/^/# /'
-	return $rc
-}
 
 bail() {
 	echo "Bail out! $*"

@@ -21,9 +21,9 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 # shellcheck source=scripts/lab.sh
 . scripts/lab.sh
+# shellcheck source=tests/e2e/tap.sh
+. tests/e2e/tap.sh
 
-T=0
-FAILED=0
 
 ST_HTTP_PORT=18080	# python http.server in cli (v4 and v6)
 ST_UDP_PORT=18053	# UDP echo in cli (v4 and v6)
@@ -32,27 +32,6 @@ ST_GW_TCP6=40081
 ST_GW_UDP4=40053
 ST_GW_UDP6=40054
 ST_WAIT=2		# seconds a probe waits for an answer that must not come
-
-tap() { # RC NAME
-	T=$((T + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $T - $2"
-	else
-		FAILED=$((FAILED + 1))
-		echo "not ok $T - $2"
-	fi
-}
-
-# check NAME CMD... -- one TAP line; CMD's output is the diagnostic on failure.
-# CMD runs in this shell (not a subshell): what it records stays.
-check() {
-	local name=$1 rc; shift
-	"$@" >"$OUT" 2>&1
-	rc=$?
-	tap $rc "$name"
-	[ $rc -eq 0 ] || tail -n 25 "$OUT" | sed 's/^/# /'
-	return $rc
-}
 
 bail() {
 	echo "Bail out! $*"

@@ -52,7 +52,7 @@
 static const char yaml_fmt[] =
 	"interfaces: [lo]\n"
 	"mode: %s\n"
-	"tls: { ports: [443, 8443] }\n"
+	"tls: { ports: [443, 8443], quic: %s }\n"
 	"ssh:\n"
 	"  ports: [22, 2222]\n"
 	"  devops:\n"
@@ -557,8 +557,22 @@ static const struct row rows[] = {
 	  .pre = PRE(EGRESS4(ICMP4(8, 0), .icmp_id = 779))),
 };
 
-/* With icmp.echo: echo requests pass, the rest of the ICMP policy holds. */
+/* QUIC v1 long header (Initial): header form and fixed bits, version 1. */
+#define QUIC_INITIAL	"\xc3\x00\x00\x00\x01\x08"
+#define QUIC_SHORT	"\x43\x11\x22\x33\x44\x55"
+
+/* With icmp.echo: echo requests pass, the rest of the ICMP policy holds.
+ * With tls.quic: UDP to a TLS port passes as a QUIC long-header packet. */
 static const struct row echo_rows[] = {
+	ROW("tls: v4 QUIC Initial (long header) to udp/443", V4(UDP(443), DATA(QUIC_INITIAL)),
+	  PASS(TLS)),
+	ROW("tls: v6 QUIC Initial (long header) to udp/8443", V6(UDP(8443), DATA(QUIC_INITIAL)),
+	  PASS(TLS)),
+	ROW("not_tls: QUIC short header without a flow", V4(UDP(443), DATA(QUIC_SHORT)),
+	  DROP(NOT_TLS)),
+	ROW("not_tls: empty UDP datagram to udp/443", V6(UDP(443)), DROP(NOT_TLS)),
+	ROW("port: QUIC long header to a port that is not TLS", V4(UDP(4433), DATA(QUIC_INITIAL)),
+	  DROP(PORT)),
 	ROW("icmp: v4 echo request passes", V4(ICMP4(8, 0), .payload = 56), PASS(ICMP)),
 	ROW("icmp: v6 echo request passes", V6(ICMP6(128, 0), .payload = 56), PASS(ICMP)),
 	ROW("icmp: v4 timestamp still drops", V4(ICMP4(13, 0), .payload = 12), DROP(ICMP)),
@@ -574,6 +588,7 @@ struct gen {
 	const char *label;
 	const char *mode;
 	const char *echo;
+	const char *quic;
 	__u32 slot;
 	const struct row *rows;
 	size_t n_rows;
@@ -608,7 +623,7 @@ static int gen_setup(struct gen *gen, char *err, size_t errlen)
 	char yaml[4096];
 	int ret;
 
-	snprintf(yaml, sizeof(yaml), yaml_fmt, gen->mode, gen->echo);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, gen->mode, gen->quic, gen->echo);
 	ret = moat_config_parse("prog_test.yaml", yaml, strlen(yaml), &cfg, err, errlen);
 	if (ret)
 		return ret;
@@ -805,12 +820,12 @@ static void note_uncovered(const struct row *t, size_t n)
 int main(void)
 {
 	struct gen gens[] = {
-		{ .label = "enforce", .mode = "enforce", .echo = "false", .slot = 0,
+		{ .label = "enforce", .mode = "enforce", .echo = "false", .quic = "false", .slot = 0,
 		  .rows = rows, .n_rows = ARRAY_SIZE(rows) },
 		/* another slot, so that the slot index is exercised too */
-		{ .label = "monitor", .mode = "monitor", .echo = "false", .slot = 2,
+		{ .label = "monitor", .mode = "monitor", .echo = "false", .quic = "false", .slot = 2,
 		  .rows = rows, .n_rows = ARRAY_SIZE(rows) },
-		{ .label = "echo", .mode = "enforce", .echo = "true", .slot = 0,
+		{ .label = "echo+quic", .mode = "enforce", .echo = "true", .quic = "true", .slot = 0,
 		  .rows = echo_rows, .n_rows = ARRAY_SIZE(echo_rows) },
 	};
 	size_t total = 0;

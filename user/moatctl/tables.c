@@ -107,7 +107,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 		{}
 	};
 	struct moat_entry e = { .origin = MOAT_ORIGIN_RUNTIME };
-	const char *cidr_arg, *name = NULL;
+	const char *cidr_arg, *name = NULL, *why;
 	uint64_t ttl = 0;
 	struct moat_cidr cidr;
 	char buf[64];
@@ -145,9 +145,8 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 		return EXIT_USAGE;
 	}
 	cidr_arg = av[optind];
-	if (moat_parse_cidr(cidr_arg, &cidr)) {
-		ctl_error(c, "%s add: '%s' is not an address or network (host bits must be zero)",
-			  d->name, cidr_arg);
+	if (moat_parse_cidr_err(cidr_arg, &cidr, &why)) {
+		ctl_error(c, "%s add: '%s': %s", d->name, cidr_arg, why);
 		return EXIT_USAGE;
 	}
 	if (name && strlen(name) >= MOAT_NAME_LEN) {
@@ -187,6 +186,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 
 static int table_del(struct ctl *c, const struct table_desc *d, int argc, char **argv)
 {
+	const char *why;
 	struct moat_entry e;
 	struct moat_cidr cidr;
 	char buf[64];
@@ -196,8 +196,8 @@ static int table_del(struct ctl *c, const struct table_desc *d, int argc, char *
 		ctl_error(c, "%s del: expected one CIDR", d->name);
 		return EXIT_USAGE;
 	}
-	if (moat_parse_cidr(argv[0], &cidr)) {
-		ctl_error(c, "%s del: '%s' is not an address or network", d->name, argv[0]);
+	if (moat_parse_cidr_err(argv[0], &cidr, &why)) {
+		ctl_error(c, "%s del: '%s': %s", d->name, argv[0], why);
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
