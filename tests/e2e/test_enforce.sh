@@ -165,6 +165,11 @@ xdp_off() {
 pins_gone() { [ ! -e "$LAB_PIN" ] || { ls -lA "$LAB_PIN"; [ -z "$(ls -A "$LAB_PIN")" ]; }; }
 moatd_gone() { ! kill -0 "$1" 2>/dev/null; }
 
+# moatctl reload --confirm-within: rolls back unless confirmed.
+status_json() { lab_moatctl --json status; }
+awaiting() { status_json | jq -e 'has("confirm_before")' >/dev/null; }
+not_awaiting() { status_json | jq -e 'has("confirm_before") | not' >/dev/null; }
+
 reload() { # CONFIG-LINES...: rewrites the config, SIGHUP, waits for READY=1
 	lab_write_config "$CONF" "$@" && lab_moatd_reload
 }
@@ -253,6 +258,26 @@ main() {
 	for a in "$GW4_OPS" "$GW6_OPS"; do
 		check "v$(fam "$a"): after restore, ssh from ops works" ssh_ok ops "$a"
 	done
+
+	# A remote change with a safety net: not confirmed, it rolls back.
+	lab_write_config "$CONF" 'ssh: { ports: [22], devops: [] }'
+	check "moatctl reload --confirm-within 4s (ops removed)" \
+		lab_moatctl reload --confirm-within 4s
+	check "status: awaiting confirmation" awaiting
+	check "ops removed for now: devops list no longer has $OPS4" devops_absent "$OPS4"
+	check "not confirmed: moatd rolls back by itself" lab_wait 15 not_awaiting
+	check "after the rollback, devops list has ops4 and ops6 again" \
+		lab_wait 10 ops_entries_listed
+	check "after the rollback, ssh from ops works" ssh_ok ops "$GW4_OPS"
+	check "moatctl reload --confirm-within 60s, then moatctl confirm" \
+		eval 'lab_moatctl reload --confirm-within 60s && lab_moatctl confirm'
+	check "confirmed: nothing awaits, the new policy stays" \
+		eval 'not_awaiting && devops_absent "$OPS4"'
+	check "confirm with nothing waiting: exit 1" \
+		eval 'lab_moatctl confirm; [ $? -eq 1 ]'
+	lab_write_config "$CONF"
+	check "moatctl reload (the file restored)" lab_moatctl reload
+	check "restored: ops entries listed" lab_wait 10 ops_entries_listed
 
 	# kill -9: the pinned program keeps enforcing; a new moatd adopts the state.
 	kill -KILL "$LAB_MOATD_PID"

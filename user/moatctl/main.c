@@ -42,6 +42,10 @@ static void usage(FILE *f)
 "                                changes no counter, flow or ban. Defaults:\n"
 "                                tcp, port 443, a SYN (a payload makes it the\n"
 "                                first data segment), the first interface\n"
+"  reload [--confirm-within DUR]  have moatd re-read its file and wait for\n"
+"                                the outcome; with a deadline, moatd rolls\n"
+"                                back to the previous policy unless\n"
+"  confirm                       follows in time (for remote changes)\n"
 "  unload                        detach moat from every interface and remove\n"
 "                                its pins: the host is unprotected afterwards\n"
 "\n"
@@ -158,6 +162,8 @@ static const struct cmd top_cmds[] = {
 	{ "ban", do_ban },
 	{ "top", do_top },
 	{ "check", do_check },
+	{ "reload", do_reload },
+	{ "confirm", do_confirm },
 	{ "unload", do_unload },
 	{}
 };

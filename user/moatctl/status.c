@@ -52,6 +52,12 @@ int do_status(struct ctl *c, int argc, char **argv)
 		json_object_object_add(o, "generation", json_object_new_uint64(s->meta.generation));
 		json_object_object_add(o, "loaded_at", json_object_new_string(when));
 		json_object_object_add(o, "last_reload_ok", json_object_new_boolean(!s->meta.reload_failed_at));
+		if (s->meta.confirm_deadline) {
+			char until[32];
+
+			moat_format_time(s->meta.confirm_deadline, until, sizeof(until));
+			json_object_object_add(o, "confirm_before", json_object_new_string(until));
+		}
 		for (int i = 0; i < MOAT_MAX_IFACES; i++) {
 			const struct moat_iface_state *st = &s->ifaces[i];
 			json_object *e;
@@ -79,6 +85,11 @@ int do_status(struct ctl *c, int argc, char **argv)
 		if (s->meta.reload_failed_at) {
 			moat_format_time(s->meta.reload_failed_at, when, sizeof(when));
 			printf(" (a later reload FAILED at %s; see moatd's log)", when);
+		}
+		if (s->meta.confirm_deadline) {
+			moat_format_time(s->meta.confirm_deadline, when, sizeof(when));
+			printf("\nAWAITING CONFIRMATION: 'moatctl confirm' before %s, or the "
+			       "previous policy returns", when);
 		}
 		printf("\n\n%-16s %-8s %-8s %s\n", "INTERFACE", "IFINDEX", "XDP", "STATE");
 		for (int i = 0; i < MOAT_MAX_IFACES; i++) {

@@ -438,6 +438,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	meta.loaded_at = time(NULL);
 	meta.reload_failed_at = 0;
 	meta.mode = cfg->mode;
+	meta.moatd_pid = getpid();
 	snprintf(meta.state_dir, sizeof(meta.state_dir), "%s", cfg->state_dir);
 	bpf_map_update_elem(m.meta, &zero, &meta, BPF_ANY);
 

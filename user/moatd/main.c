@@ -42,6 +42,14 @@ static const char usage_text[] =
 "  SIGTERM   exit, leaving the XDP programs attached and pinned (fail\n"
 "            closed); a new moatd adopts them. 'moatctl unload' removes them.\n"
 "\n"
+"'moatctl reload --confirm-within DUR' reloads and rolls back to the\n"
+"previous policy unless 'moatctl confirm' follows in time.\n"
+"\n"
+"Files and endpoints (from FILE):\n"
+"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads\n"
+"  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
+"  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
+"\n"
 "Exit status: 0 ok, 1 the policy could not be put in force, 2 usage or\n"
 "configuration error.\n";
 
@@ -65,25 +73,104 @@ static void sd_notify_msg(const char *msg)
 	close(fd);
 }
 
-static void mark_reload_failed(const struct moat_config *cfg)
+/* Reads meta, lets fn change it, writes it back (fn returns false: no write). */
+static int meta_edit(const struct moat_config *cfg, bool (*fn)(struct moat_meta *, void *),
+		     void *arg, struct moat_meta *out)
 {
 	struct moat_meta meta;
 	struct moat_pins p;
 	__u32 zero = 0;
+	int err;
 
-	if (moat_pins_open(cfg->pin_dir, &p))
-		return;
-	if (!bpf_map_lookup_elem(p.meta, &zero, &meta)) {
-		meta.reload_failed_at = time(NULL);
-		bpf_map_update_elem(p.meta, &zero, &meta, BPF_ANY);
-	}
+	if ((err = moat_pins_open(cfg->pin_dir, &p)))
+		return err;
+	err = bpf_map_lookup_elem(p.meta, &zero, &meta) ? -errno : 0;
+	if (!err && fn && fn(&meta, arg) && bpf_map_update_elem(p.meta, &zero, &meta, BPF_ANY))
+		err = -errno;
+	if (!err && out)
+		*out = meta;
 	moat_pins_close(&p);
+	return err;
+}
+
+static bool set_failed(struct moat_meta *m, void *arg)
+{
+	m->reload_failed_at = time(NULL);
+	return true;
+}
+
+static bool clear_deadline(struct moat_meta *m, void *arg)
+{
+	m->confirm_deadline = 0;
+	return true;
+}
+
+/*
+ * The policy just replaced stays in memory while moatctl reload
+ * --confirm-within waits for 'moatctl confirm' (meta.confirm_deadline);
+ * a later reload keeps the oldest one: the last confirmed policy.
+ */
+static void keep_for_rollback(struct moatd *d, struct moat_config *old)
+{
+	struct moat_meta meta;
+
+	if (meta_edit(&d->cfg, NULL, NULL, &meta) || !meta.confirm_deadline) {
+		moat_config_free(old);
+		if (d->have_rollback) {	/* reloaded without waiting: confirmed */
+			moat_config_free(&d->rollback);
+			d->have_rollback = false;
+		}
+		return;
+	}
+	if (d->have_rollback) {
+		moat_config_free(old);
+	} else {
+		d->rollback = *old;
+		d->have_rollback = true;
+	}
+	moat_info("this policy rolls back in %lld s unless 'moatctl confirm' runs",
+		  (long long)meta.confirm_deadline - (long long)time(NULL));
+}
+
+/* Called every second: confirmed, still waiting, or time to roll back. */
+static void check_rollback(struct moatd *d)
+{
+	char err[MOAT_ERR_LEN];
+	struct moat_meta meta;
+
+	if (!d->have_rollback || meta_edit(&d->cfg, NULL, NULL, &meta))
+		return;
+	if (!meta.confirm_deadline) {
+		moat_info("policy generation %llu confirmed", (unsigned long long)meta.generation);
+		moat_config_free(&d->rollback);
+		d->have_rollback = false;
+		return;
+	}
+	if ((__u64)time(NULL) < meta.confirm_deadline)
+		return;
+	moat_warn("not confirmed in time: rolling back to the previous policy "
+		  "(%s still holds the unconfirmed one: fix it before the next reload)",
+		  d->config_path);
+	d->have_rollback = false;
+	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
+	if (moatd_apply(d, &d->rollback, err, sizeof(err))) {
+		moat_err("rollback refused: %s", err);
+		moat_config_free(&d->rollback);
+		d->reload_ok = false;
+		meta_edit(&d->cfg, set_failed, NULL, NULL);
+		moatd_publish(d);
+		return;
+	}
+	moat_config_free(&d->cfg);
+	d->cfg = d->rollback;
+	d->last_reload = time(NULL);
+	moatd_publish(d);
 }
 
 static void reload(struct moatd *d)
 {
 	char err[MOAT_ERR_LEN];
-	struct moat_config cfg;
+	struct moat_config cfg, old;
 
 	moat_info("SIGHUP: reloading %s", d->config_path);
 	sd_notify_msg("RELOADING=1");
@@ -104,8 +191,9 @@ static void reload(struct moatd *d)
 		moat_config_free(&cfg);
 		goto failed;
 	}
-	moat_config_free(&d->cfg);
+	old = d->cfg;
 	d->cfg = cfg;
+	keep_for_rollback(d, &old);
 	d->reload_ok = true;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
@@ -115,18 +203,18 @@ static void reload(struct moatd *d)
 	return;
 failed:
 	d->reload_ok = false;
-	mark_reload_failed(&d->cfg);
+	/* A refused reload confirms nothing and rolls nothing back. */
+	meta_edit(&d->cfg, set_failed, NULL, NULL);
 	moatd_publish(d);
 	sd_notify_msg("READY=1");
 }
 
 static int run(struct moatd *d)
 {
-	struct itimerspec every = { .it_interval = { SWEEP_INTERVAL_S, 0 },
-				    .it_value = { SWEEP_INTERVAL_S, 0 } };
+	struct itimerspec every = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
-	uint64_t ticks;
+	uint64_t ticks, tick = 0;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -149,8 +237,11 @@ static int run(struct moatd *d)
 			return 1;
 		}
 		if ((pfd[1].revents & POLLIN) && read(pfd[1].fd, &ticks, sizeof(ticks)) > 0) {
-			moatd_sweep(d);
-			moatd_publish(d);	/* flow count */
+			check_rollback(d);
+			if (++tick % SWEEP_INTERVAL_S == 0) {
+				moatd_sweep(d);
+				moatd_publish(d);	/* flow count */
+			}
 		}
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -243,6 +334,8 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&d.lock);
 	moat_gen_destroy(&d.gen);
 	pthread_mutex_unlock(&d.lock);
+	if (d.have_rollback)
+		moat_config_free(&d.rollback);
 	moat_config_free(&d.cfg);
 	return ret;
 }

@@ -33,6 +33,8 @@ struct moatd {
 	bool reload_ok;
 	time_t last_reload;
 	struct moatd_public pub;	/* guarded by lock */
+	struct moat_config rollback;	/* the last confirmed policy, while one waits */
+	bool have_rollback;
 	struct moat_http *http;
 	char http_listen[128];
 };
