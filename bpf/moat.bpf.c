@@ -99,6 +99,12 @@ struct {
 	__type(value, __u32);
 } top_sample SEC(".maps");
 
+/* Sampled drops for moatctl events; full when nobody reads: nothing waits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_EVENTS_BYTES);
+} events SEC(".maps");
+
 /*
  * An address table: exact hosts in a hash, networks in a small LPM trie, and
  * a Bloom filter of the hosts in front of the hash. With a million random
@@ -186,11 +192,19 @@ static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
 	return d->magic == MOAT_DRYRUN_MAGIC ? d : NULL;
 }
 
-/* Out of line: it sits behind every drop site, and only drops pay for it. */
-static __noinline void count_source(const struct pkt *p, __u32 reason)
+/*
+ * One drop in MOAT_TOP_SAMPLE: its source into top_sources (weighted) and
+ * the drop itself into the events ring. Out of line: it sits behind every
+ * drop site, and only drops pay for it.
+ */
+static __noinline void sample_drop(const struct pkt *p, __u32 v, __u32 reason)
 {
 	struct moat_src_stat fresh = {
 		.packets = MOAT_TOP_SAMPLE, .bytes = p->len * MOAT_TOP_SAMPLE, .last_reason = reason,
+	};
+	struct moat_event ev = {
+		.src = p->src, .dst = p->dst, .sport = p->sport, .dport = p->dport,
+		.proto = p->l4proto, .verdict = v, .reason = reason, .slot = if_slot, .len = p->len,
 	};
 	struct moat_src_stat *st;
 	__u32 zero = 0, *n;
@@ -201,11 +215,13 @@ static __noinline void count_source(const struct pkt *p, __u32 reason)
 	st = bpf_map_lookup_elem(&top_sources, &p->src);
 	if (!st) {
 		bpf_map_update_elem(&top_sources, &p->src, &fresh, BPF_ANY);
-		return;
+	} else {
+		st->packets += MOAT_TOP_SAMPLE;
+		st->bytes += p->len * MOAT_TOP_SAMPLE;
+		st->last_reason = reason;
 	}
-	st->packets += MOAT_TOP_SAMPLE;
-	st->bytes += p->len * MOAT_TOP_SAMPLE;
-	st->last_reason = reason;
+	ev.ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_output(&events, &ev, sizeof(ev), 0);
 }
 
 /* Counts the packet under its verdict and reason, returns the XDP action. */
@@ -227,7 +243,7 @@ static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 			c->bytes += p->len;
 		}
 		if (v != MOAT_V_PASS && p->l3_end)	/* a drop with a source address */
-			count_source(p, reason);
+			sample_drop(p, v, reason);
 	}
 	return v == MOAT_V_DROP ? XDP_DROP : XDP_PASS;
 }
@@ -494,6 +510,8 @@ int moat_xdp(struct xdp_md *ctx)
 		 * header running into L2 padding is still malformed. */
 		if (!th || c.pos > p->l3_end)
 			return DROP(MALFORMED);
+		p->sport = bpf_ntohs(th->source);
+		p->dport = bpf_ntohs(th->dest);
 		if (local_port_used(IPPROTO_TCP, bpf_ntohs(th->dest)) &&
 		    is_reply(p, th->source, th->dest, th->fin, th->rst))
 			return PASS(REPLY);
@@ -515,6 +533,8 @@ int moat_xdp(struct xdp_md *ctx)
 		uh = parse_udp(&c);
 		if (!uh || c.pos > p->l3_end)
 			return DROP(MALFORMED);
+		p->sport = bpf_ntohs(uh->source);
+		p->dport = bpf_ntohs(uh->dest);
 		if (local_port_used(IPPROTO_UDP, bpf_ntohs(uh->dest)) &&
 		    is_reply(p, uh->source, uh->dest, 0, 0))
 			return PASS(REPLY);

@@ -37,6 +37,7 @@ struct pkt {
 	void *l3_end;		/* end of the IP datagram (excludes L2 padding) */
 	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
 	__u32 len;		/* frame length, for the byte counters */
+	__u16 sport, dport;	/* host order, once the L4 header is parsed */
 	__u8 l4proto;
 	__u8 v6;
 	__u8 nonfirst_frag;

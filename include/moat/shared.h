@@ -151,6 +151,27 @@ _Static_assert(sizeof(struct moat_src_stat) == 24, "moat_src_stat size");
 #define MOAT_MAX_TOP_SOURCES	16384
 #define MOAT_TOP_SAMPLE		16	/* one drop in 16 is attributed, weighted x16 */
 
+/*
+ * A sampled drop, for moatctl events (ring buffer; never logged or exported:
+ * it names the source). Written on the same 1-in-MOAT_TOP_SAMPLE path as
+ * top_sources.
+ */
+struct moat_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	struct moat_addr src;
+	struct moat_addr dst;
+	__u16 sport;		/* host order; 0 when not TCP/UDP */
+	__u16 dport;
+	__u8 proto;
+	__u8 verdict;		/* enum moat_verdict */
+	__u8 reason;		/* enum moat_reason */
+	__u8 slot;		/* interface slot */
+	__u32 len;		/* frame bytes */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct moat_event) == 56, "moat_event size");
+#define MOAT_EVENTS_BYTES	(256 * 1024)
+
 /* Packet and byte counter; the stats map is per-CPU, summed in user space. */
 struct moat_counter {
 	__u64 packets;
@@ -183,7 +204,10 @@ struct moat_meta {
 	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
 	__u32 mode;			/* 0 enforce, 1 monitor */
 	__u32 conn_seed;		/* key of the conns slot hash; set once, kept */
-	char state_dir[224];
+	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
+	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
+	__u32 _pad;
+	char state_dir[208];
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 
@@ -203,6 +227,7 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_CONNS		"conns"		/* persistent */
 #define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
 #define MOAT_PIN_TOP_SOURCES	"top_sources"	/* persistent */
+#define MOAT_PIN_EVENTS		"events"	/* persistent */
 #define MOAT_PIN_DEVOPS		"devops"	/* generation */
 #define MOAT_PIN_DEVOPS_PFX	"devops_prefix"	/* generation */
 #define MOAT_PIN_DEVOPS_CNT	"devops_count"	/* generation */

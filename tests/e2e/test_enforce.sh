@@ -170,6 +170,23 @@ status_json() { lab_moatctl --json status; }
 awaiting() { status_json | jq -e 'has("confirm_before")' >/dev/null; }
 not_awaiting() { status_json | jq -e 'has("confirm_before") | not' >/dev/null; }
 
+# moatctl events: live sampled drops name the source (CLI only).
+events_show_drops() {
+	local out=$LAB_DIR/events.json pid i
+	lab_moatctl --json events -n 3 >"$out" 2>&1 &
+	pid=$!
+	# one drop in 16 is sampled: send plenty, to ports nothing listens on
+	for i in $(seq 1 6); do
+		lab_in cli nmap -sS -Pn -n -T5 --max-retries 0 -p 3000-3020 "$GW4_CLI" >/dev/null 2>&1
+		[ "$(wc -l <"$out")" -ge 3 ] && break
+	done
+	lab_wait 10 eval '! kill -0 '"$pid"' 2>/dev/null' || { kill "$pid"; cat "$out"; return 1; }
+	cat "$out"
+	jq -se --arg s "$CLI4" 'length == 3 and all(.[]; .interface == "gwc0" and .verdict == "drop"
+		and .reason == "port" and (.source | startswith($s + ":"))
+		and (.destination | test(":30[0-2][0-9]$")))' "$out" >/dev/null
+}
+
 reload() { # CONFIG-LINES...: rewrites the config, SIGHUP, waits for READY=1
 	lab_write_config "$CONF" "$@" && lab_moatd_reload
 }
@@ -315,6 +332,8 @@ main() {
 	done
 
 	check "a devops add during a reload is not lost" add_during_reload
+
+	check "moatctl events: sampled drops name source, destination port, reason" events_show_drops
 
 	# SIGTERM fails closed; unload opens the doors again.
 	kill -TERM "$LAB_MOATD_PID"

@@ -51,6 +51,7 @@ const struct moat_pin_desc moat_pin_maps[] = {
 	PIN(conns, MOAT_PIN_CONNS, false),
 	PIN(local_ports, MOAT_PIN_LOCAL_PORTS, false),
 	PIN(top_sources, MOAT_PIN_TOP_SOURCES, false),
+	PIN(events, MOAT_PIN_EVENTS, false),
 	PIN(devops, MOAT_PIN_DEVOPS, true),
 	PIN(devops_prefix, MOAT_PIN_DEVOPS_PFX, true),
 	PIN(devops_count, MOAT_PIN_DEVOPS_CNT, true),

@@ -27,6 +27,9 @@ static void usage(FILE *f)
 "                                of their last drop; estimates (one drop in 16\n"
 "                                is sampled; the least recent sources are\n"
 "                                forgotten first)\n"
+"  events [-n N]                 live sampled drops (one in 16): time,\n"
+"                                interface, verdict, reason, addresses and\n"
+"                                ports; -n stops after N\n"
 "  devops list                   SSH allowlist with origin and expiry\n"
 "  devops add CIDR [--name N] [--ttl DUR]\n"
 "                                allow SSH from CIDR now (kept across restarts\n"
@@ -161,6 +164,7 @@ static const struct cmd top_cmds[] = {
 	{ "devops", do_devops },
 	{ "ban", do_ban },
 	{ "top", do_top },
+	{ "events", do_events },
 	{ "check", do_check },
 	{ "reload", do_reload },
 	{ "confirm", do_confirm },

@@ -45,6 +45,7 @@ int do_unload(struct ctl *c, int argc, char **argv);
 int do_check(struct ctl *c, int argc, char **argv);
 int do_top(struct ctl *c, int argc, char **argv);
 int do_reload(struct ctl *c, int argc, char **argv);
+int do_events(struct ctl *c, int argc, char **argv);
 int do_confirm(struct ctl *c, int argc, char **argv);
 
 #endif /* MOATCTL_H */
