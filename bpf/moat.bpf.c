@@ -195,7 +195,7 @@ static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
 /*
  * One drop in MOAT_TOP_SAMPLE: its source into top_sources (weighted) and
  * the drop itself into the events ring. Out of line: it sits behind every
- * drop site, and only drops pay for it.
+ * drop site, and only sampled drops pay for the call.
  */
 static __noinline void sample_drop(const struct pkt *p, __u32 v, __u32 reason)
 {
@@ -207,11 +207,7 @@ static __noinline void sample_drop(const struct pkt *p, __u32 v, __u32 reason)
 		.proto = p->l4proto, .verdict = v, .reason = reason, .slot = if_slot, .len = p->len,
 	};
 	struct moat_src_stat *st;
-	__u32 zero = 0, *n;
 
-	n = bpf_map_lookup_elem(&top_sample, &zero);
-	if (!n || (++*n % MOAT_TOP_SAMPLE))
-		return;
 	st = bpf_map_lookup_elem(&top_sources, &p->src);
 	if (!st) {
 		bpf_map_update_elem(&top_sources, &p->src, &fresh, BPF_ANY);
@@ -242,8 +238,13 @@ static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 			c->packets++;
 			c->bytes += p->len;
 		}
-		if (v != MOAT_V_PASS && p->l3_end)	/* a drop with a source address */
-			sample_drop(p, v, reason);
+		/* a drop with a source address, one in MOAT_TOP_SAMPLE */
+		if (v != MOAT_V_PASS && p->l3_end) {
+			__u32 zero = 0, *n = bpf_map_lookup_elem(&top_sample, &zero);
+
+			if (n && !(++*n % MOAT_TOP_SAMPLE))
+				sample_drop(p, v, reason);
+		}
 	}
 	return v == MOAT_V_DROP ? XDP_DROP : XDP_PASS;
 }
