@@ -23,3 +23,18 @@ check() { # NAME CMD...
 	[ $rc -eq 0 ] || tail -n 25 "$OUT" | sed 's/^/# /'
 	return $rc
 }
+
+# lab_down, then assert that it left nothing behind: namespaces, pins, the
+# lab folder, processes.
+tap_lab_down() {
+	local pids=("${LAB_PIDS[@]}") p alive=
+	lab_down
+	tap $? "lab_down"
+	tap "$(ip netns list | grep -c "^$LAB-")" "teardown: no $LAB-* namespace left"
+	[ ! -e "$LAB_PIN" ]; tap $? "teardown: no $LAB_PIN"
+	[ ! -e "$LAB_DIR" ]; tap $? "teardown: no $LAB_DIR"
+	for p in "${pids[@]}"; do
+		kill -0 "${p%%:*}" 2>/dev/null && alive+=" ${p%%:*}"
+	done
+	[ -z "$alive" ]; tap $? "teardown: no process left${alive:+ (alive:$alive)}"
+}

@@ -350,16 +350,7 @@ main() {
 	check "after unload: http on 80 answers again" http_ok cli "$GW4_CLI" 80
 
 	# Teardown leaves nothing behind.
-	local pids=("${LAB_PIDS[@]}") p alive=
-	lab_down
-	tap $? "lab_down"
-	tap "$(ip netns list | grep -c "^$LAB-")" "teardown: no $LAB-* namespace left"
-	[ ! -e "$LAB_PIN" ]; tap $? "teardown: no $LAB_PIN"
-	[ ! -e "$LAB_DIR" ]; tap $? "teardown: no $LAB_DIR"
-	for p in "${pids[@]}"; do
-		kill -0 "${p%%:*}" 2>/dev/null && alive+=" ${p%%:*}"
-	done
-	[ -z "$alive" ]; tap $? "teardown: no process left${alive:+ (alive:$alive)}"
+	tap_lab_down
 
 	echo "1..$T"
 	[ "$FAILED" -eq 0 ]

@@ -717,17 +717,8 @@ main() {
 		st_guard_ignores_cut
 
 	# --- teardown leaves nothing behind --------------------------------------------------------
-	local pids=("${LAB_PIDS[@]}") p alive=
 	exec {ST_FIFO}>&-
-	lab_down
-	tap $? "lab_down"
-	tap "$(ip netns list | grep -c "^$LAB-")" "teardown: no $LAB-* namespace left"
-	[ ! -e "$LAB_PIN" ]; tap $? "teardown: no $LAB_PIN"
-	[ ! -e "$LAB_DIR" ]; tap $? "teardown: no $LAB_DIR"
-	for p in "${pids[@]}"; do
-		kill -0 "${p%%:*}" 2>/dev/null && alive+=" ${p%%:*}"
-	done
-	[ -z "$alive" ]; tap $? "teardown: no process left${alive:+ (alive:$alive)}"
+	tap_lab_down
 
 	echo "1..$T"
 	[ "$FAILED" -eq 0 ]
