@@ -267,6 +267,38 @@ static int pin_all(const char *dir, struct moat_pins *m)
 	return 0;
 }
 
+/* Whether moat's pinned XDP link on this interface is live. */
+static bool moat_pinned_prog_alive(const char *dir, const char *name)
+{
+	int fd = moat_pinned_prog(dir, name);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Detaches what this apply attached to interfaces 0..upto not held before. */
+static void take_down_new(const struct moat_config *cfg, const bool *held, size_t upto)
+{
+	const char *prefixes[] = { MOAT_PIN_LINK_PREFIX, MOAT_PIN_TCX_PREFIX };
+	char path[PATH_MAX];
+	int fd;
+
+	for (size_t i = 0; i <= upto; i++) {
+		if (held[i])
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			if (pin_path(path, sizeof(path), cfg->pin_dir, prefixes[k],
+				     cfg->interfaces[i]) || (fd = bpf_obj_get(path)) < 0)
+				continue;
+			bpf_link_detach(fd);
+			close(fd);
+			unlink(path);
+		}
+	}
+}
+
 static int copy_runtime(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
 {
 	struct moat_table *to = ctx;
@@ -310,6 +342,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	struct moat_iface old[MOAT_MAX_IFACES];
 	__u32 slots[MOAT_MAX_IFACES];
 	int ifindex[MOAT_MAX_IFACES];
+	bool held[MOAT_MAX_IFACES];
 	struct moat_pins prev, m;
 	struct moat_gen gen = {};
 	struct moat_meta meta = {};
@@ -389,7 +422,9 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		}
 	}
 
-	old_fd = moat_pinned_prog(cfg->pin_dir, cfg->interfaces[0]);
+	old_fd = -1;
+	for (size_t i = 0; i < cfg->n_interfaces && old_fd < 0; i++)
+		old_fd = moat_pinned_prog(cfg->pin_dir, cfg->interfaces[i]);
 	ret = moatd_lockout_guard(d->have_cfg ? &d->cfg : NULL, cfg, old_fd,
 				  moat_gen_prog_fd(&gen, 0), err, errlen);
 	if (old_fd >= 0)
@@ -397,28 +432,43 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	if (ret)
 		goto out;
 
-	/* Point of no return: swap each interface to the new generation. */
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		const struct moat_iface *o = &old[slots[i]];
-		struct moat_iface ifc = { .ifindex = ifindex[i] };
-		int mode;
+	/*
+	 * Interfaces moat does not hold yet are attached first: that can fail
+	 * (a driver without native XDP, a kernel without tcx), and then they
+	 * are taken down again and nothing has changed. The swaps of links
+	 * already in place come last: an update of a live link does not fail
+	 * for reasons a config can cause.
+	 */
+	for (size_t i = 0; i < cfg->n_interfaces; i++)
+		held[i] = old[slots[i]].ifindex == (__u32)ifindex[i] &&
+			  moat_pinned_prog_alive(cfg->pin_dir, cfg->interfaces[i]);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < cfg->n_interfaces; i++) {
+			const struct moat_iface *o = &old[slots[i]];
+			struct moat_iface ifc = { .ifindex = ifindex[i] };
+			int mode;
 
-		/* Egress first: replies must be recognised before ingress
-		 * starts judging them. */
-		ret = attach_egress(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-				    moat_gen_egress_fd(&gen, i), cfg->outbound.track, err, errlen);
-		if (ret)
-			goto out;
-		mode = attach_xdp(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-				  moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
-				  o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE, err, errlen);
-		if (mode < 0) {
-			ret = mode;
-			goto out;
+			if (held[i] != (pass == 1))
+				continue;
+			/* Egress first: replies must be recognised before
+			 * ingress starts judging them. */
+			ret = attach_egress(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
+					    moat_gen_egress_fd(&gen, i), cfg->outbound.track,
+					    err, errlen);
+			mode = ret ? ret : attach_xdp(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
+						      moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
+						      o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE,
+						      err, errlen);
+			if (mode < 0) {
+				ret = mode;
+				if (pass == 0)
+					take_down_new(cfg, held, i);
+				goto out;
+			}
+			ifc.xdp_mode = mode;
+			snprintf(ifc.name, sizeof(ifc.name), "%s", cfg->interfaces[i]);
+			bpf_map_update_elem(m.ifaces, &slots[i], &ifc, BPF_ANY);
 		}
-		ifc.xdp_mode = mode;
-		snprintf(ifc.name, sizeof(ifc.name), "%s", cfg->interfaces[i]);
-		bpf_map_update_elem(m.ifaces, &slots[i], &ifc, BPF_ANY);
 	}
 	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
 		bool kept = false;

@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 	ret = moatd_apply(&d, &d.cfg, err, sizeof(err));
 	if (ret) {
 		moat_err("%s", err);
+		rmdir(d.cfg.pin_dir);	/* only if we left it empty */
 		moat_config_free(&d.cfg);
 		return 1;
 	}
