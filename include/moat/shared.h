@@ -206,7 +206,7 @@ struct moat_meta {
 	__u32 conn_seed;		/* key of the conns slot hash; set once, kept */
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
-	__u32 _pad;
+	__u32 reloads;			/* reload attempts answered, applied or not */
 	char state_dir[208];
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");

@@ -187,6 +187,19 @@ events_show_drops() {
 		and (.destination | test(":30[0-2][0-9]$")))' "$out" >/dev/null
 }
 
+# A policy that cannot be attached everywhere changes nothing anywhere.
+lo_refused_whole() {
+	local g0 st
+	g0=$(status_json | jq .generation) || return 1
+	lab_write_config "$CONF" 'interfaces: [gwc0, gwd0, lo]' 'xdp_mode: native' || return 1
+	lab_moatctl reload && { echo "reload was applied"; return 1; }
+	st=$(status_json)
+	echo "$st"
+	jq -e --argjson g "$g0" '.generation == $g and (.last_reload_ok | not)
+		and ([.interfaces[].name] == ["gwc0", "gwd0"])' <<<"$st" >/dev/null || return 1
+	! lab_in gw ip link show lo | grep -q xdp
+}
+
 reload() { # CONFIG-LINES...: rewrites the config, SIGHUP, waits for READY=1
 	lab_write_config "$CONF" "$@" && lab_moatd_reload
 }
@@ -292,6 +305,8 @@ main() {
 		eval 'not_awaiting && devops_absent "$OPS4"'
 	check "confirm with nothing waiting: exit 1" \
 		eval 'lab_moatctl confirm; [ $? -eq 1 ]'
+	check "a policy that cannot attach to lo (native) is refused whole; lo untouched" \
+		lo_refused_whole
 	lab_write_config "$CONF"
 	check "moatctl reload (the file restored)" lab_moatctl reload
 	check "restored: ops entries listed" lab_wait 10 ops_entries_listed

@@ -59,6 +59,7 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	struct moat_meta m;
 	uint64_t within = 0;
 	__u64 gen0;
+	__u32 reloads0;
 	time_t t0;
 	int ret;
 
@@ -86,6 +87,7 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	if ((ret = meta_write(c, &m)))
 		return ret;
 	gen0 = m.generation;
+	reloads0 = m.reloads;
 	t0 = time(NULL);
 	moat_pins_unlock(&c->pins);	/* moatd takes it to swap */
 	if (kill(m.moatd_pid, SIGHUP)) {
@@ -96,9 +98,9 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	for (;;) {
 		if ((ret = meta_read(c, &m)))
 			return ret;
-		if (m.generation != gen0)
+		if (m.reloads != reloads0 && m.generation != gen0)
 			break;
-		if (m.reload_failed_at >= (__u64)t0) {
+		if (m.reloads != reloads0) {
 			ctl_error(c, "reload refused by moatd; the policy in force is unchanged "
 				  "(its log says why)");
 			return EXIT_FAILED;

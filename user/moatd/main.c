@@ -99,6 +99,12 @@ static bool set_failed(struct moat_meta *m, void *arg)
 	return true;
 }
 
+static bool count_reload(struct moat_meta *m, void *arg)
+{
+	m->reloads++;
+	return true;
+}
+
 static bool clear_deadline(struct moat_meta *m, void *arg)
 {
 	m->confirm_deadline = 0;
@@ -199,12 +205,17 @@ static void reload(struct moatd *d)
 	moatd_publish(d);
 	if (moatd_serve(d, err, sizeof(err)))
 		moat_err("metrics: couldn't serve on %s: %s", d->cfg.metrics.listen, err);
+	meta_edit(&d->cfg, count_reload, NULL, NULL);	/* moatctl reload waits for it */
 	sd_notify_msg("READY=1");
 	return;
 failed:
 	d->reload_ok = false;
-	/* A refused reload confirms nothing and rolls nothing back. */
+	/* A refused reload confirms nothing and rolls nothing back; a
+	 * deadline moatctl set for it has nothing to wait for. */
 	meta_edit(&d->cfg, set_failed, NULL, NULL);
+	if (!d->have_rollback)
+		meta_edit(&d->cfg, clear_deadline, NULL, NULL);
+	meta_edit(&d->cfg, count_reload, NULL, NULL);
 	moatd_publish(d);
 	sd_notify_msg("READY=1");
 }
