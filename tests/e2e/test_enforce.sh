@@ -350,6 +350,11 @@ main() {
 
 	check "moatctl events: sampled drops name source, destination port, reason" events_show_drops
 
+	# Runtime entries outlive the pins (a reboot): state_dir/runtime.json.
+	check "before the 'reboot': devops add $CLI4 --ttl 1h, ban add 198.18.99.0/24 --ttl 1h" \
+		eval 'lab_moatctl devops add "$CLI4" --name reboot --ttl 1h >/dev/null &&
+		      lab_moatctl ban add 198.18.99.0/24 --ttl 1h >/dev/null'
+
 	# SIGTERM fails closed; unload opens the doors again.
 	kill -TERM "$LAB_MOATD_PID"
 	if lab_wait 10 _lab_gone "$LAB_MOATD_PID"; then
@@ -363,6 +368,18 @@ main() {
 	check "after unload: no XDP on gwc0 or gwd0" xdp_off gwc0 gwd0
 	check "after unload: no pins left in $LAB_PIN" pins_gone
 	check "after unload: http on 80 answers again" http_ok cli "$GW4_CLI" 80
+
+	# As after a reboot: no pins, a fresh moatd reads state_dir.
+	check "moatd starts with no pins left (as after a reboot)" lab_moatd "$CONF"
+	check "runtime devops entry restored from state_dir, origin runtime, expiry kept" \
+		eval 'devops_json | jq -e --arg c "$CLI4" "any(.[]; .cidr == \$c and .name == \"reboot\"
+			and .origin == \"runtime\" and .expires != null)" >/dev/null'
+	check "ban restored from state_dir" \
+		eval 'lab_moatctl --json ban list | jq -e "any(.[]; .cidr == \"198.18.99.0/24\")" >/dev/null'
+	check "v4: the restored entry lets cli ssh in" ssh_ok cli "$GW4_CLI"
+	kill -TERM "$LAB_MOATD_PID"
+	lab_wait 10 _lab_gone "$LAB_MOATD_PID"
+	check "moatctl unload (again)" lab_moatctl unload
 
 	# Teardown leaves nothing behind.
 	tap_lab_down
