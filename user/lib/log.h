@@ -11,6 +11,5 @@ extern bool moat_verbose;
 void moat_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void moat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void moat_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void moat_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* MOAT_LOG_H */
