@@ -38,3 +38,21 @@ tap_lab_down() {
 	done
 	[ -z "$alive" ]; tap $? "teardown: no process left${alive:+ (alive:$alive)}"
 }
+
+# tap_lab_start PREFIX TOOL... -- what every e2e test does first: the
+# tools and binaries it needs are there (else bail), then a lab named
+# PREFIX<pid> with OUT and CONF in its folder, and the namespaces up.
+# Each test defines bail (it knows which logs to show).
+tap_lab_start() {
+	local prefix=$1 tool; shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
+	done
+	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
+		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
+	fi
+	lab_init "$prefix$(( $$ % 10000 ))" || bail "lab_init"
+	OUT=$LAB_DIR/check.out
+	CONF=$LAB_DIR/moat.yaml
+	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"
+}

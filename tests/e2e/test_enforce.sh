@@ -223,17 +223,7 @@ add_during_reload() {
 main() {
 	local v a s0 s1 s2 c_before c_adopt c_after
 
-	for tool in jq curl socat ssh nmap nsenter /usr/sbin/nginx /usr/sbin/sshd; do
-		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
-	done
-	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
-		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
-	fi
-
-	lab_init "me$(( $$ % 10000 ))" || bail "lab_init"
-	OUT=$LAB_DIR/check.out
-	CONF=$LAB_DIR/moat.yaml
-	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"
+	tap_lab_start me jq curl socat ssh nmap nsenter /usr/sbin/nginx /usr/sbin/sshd
 	check "lab: nginx (443 TLS, 80, 8080) and UDP echo on 5353 in gw" lab_nginx || bail "no nginx"
 	check "lab: sshd on 22 in gw" lab_sshd || bail "no sshd"
 

@@ -268,19 +268,9 @@ detach_gwd0() {
 main() {
 	local tool
 
-	for tool in jq curl openssl nsenter bpftool prometheus prometheus-alertmanager promtool \
-		    amtool /usr/bin/python3; do
-		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
-	done
-	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
-		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
-	fi
-
-	lab_init "mm$(( $$ % 10000 ))" || bail "lab_init"
-	OUT=$LAB_DIR/check.out
-	CONF=$LAB_DIR/moat.yaml
+	tap_lab_start mm jq curl openssl nsenter bpftool prometheus prometheus-alertmanager promtool \
+		    amtool /usr/bin/python3
 	CERT=$LAB_DIR/gateway.pem
-	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"
 	check "a gateway certificate for the expiry metric" \
 		openssl req -x509 -newkey rsa:2048 -nodes -days 20 -subj /CN=gw \
 		-keyout "$LAB_DIR/gateway.key" -out "$CERT" || bail "no certificate"

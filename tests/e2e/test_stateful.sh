@@ -524,18 +524,8 @@ st_check_says() { # CASE WANT
 main() {
 	local a v s0 mark bad0 c case want
 
-	for tool in jq curl openssl socat ssh ping ss nsenter bpftool /usr/bin/python3 \
-		    /usr/sbin/nginx /usr/sbin/sshd; do
-		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
-	done
-	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
-		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
-	fi
-
-	lab_init "ms$(( $$ % 10000 ))" || bail "lab_init"
-	OUT=$LAB_DIR/check.out
-	CONF=$LAB_DIR/moat.yaml
-	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"
+	tap_lab_start ms jq curl openssl socat ssh ping ss nsenter bpftool /usr/bin/python3 \
+		    /usr/sbin/nginx /usr/sbin/sshd
 	# No more router solicitations from the peers: fewer packets of the lab's
 	# own between two stats snapshots.
 	lab_in cli sysctl -qw net.ipv6.conf.eth0.router_solicitations=0
