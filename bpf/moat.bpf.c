@@ -27,7 +27,7 @@ const volatile __u32 tls_validate;
 const volatile __u32 tls_min_version;	/* wire value, 0x0303 = TLS 1.2 */
 const volatile __u32 tls_quic;
 const volatile __u32 ssh_validate;
-const volatile __u64 conn_seed;		/* secret: colliding on purpose is guesswork */
+const volatile __u32 outbound_track;	/* record host-opened flows (egress) */
 const volatile __u32 n_pass_ethertypes;
 const volatile __u16 pass_ethertypes[MOAT_MAX_ETHERTYPES];	/* host order */
 const volatile __u8 port_class[65536];				/* enum moat_port_class */
@@ -63,13 +63,37 @@ struct {
 	__type(value, struct moat_flow);
 } flows SEC(".maps");
 
-/* Inbound connections on validated ports (shared.h: MOAT_CONN_WORD). */
+/* Inbound connections on validated ports (shared.h: struct moat_conn). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MOAT_CONN_SLOTS);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct moat_flow_key);
+	__type(value, struct moat_conn_locked);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_PENDING);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct moat_flow_key);
+	__type(value, struct moat_conn);
+} conn_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_SYN_DATA);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct moat_flow_key);
+	__type(value, struct moat_syn_data);
+} conn_syn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MOAT_CONN_EV_NR);
 	__type(key, __u32);
 	__type(value, __u64);
-} conns SEC(".maps");
+} conn_events SEC(".maps");
 
 /*
  * Local ports that have (or had) a host-opened flow: a reply lookup in the
@@ -278,7 +302,7 @@ static __always_inline int local_port_used(__u8 proto, __u16 port)
 static __always_inline __u64 flow_timeout(__u8 proto, const struct moat_flow *f)
 {
 	if (proto == IPPROTO_TCP)
-		return (f->closing ? MOAT_FLOW_TCP_CLOSING_TIMEOUT : MOAT_FLOW_TCP_TIMEOUT) *
+		return (f->closing & MOAT_FLOW_F_CLOSING ? MOAT_FLOW_TCP_CLOSING_TIMEOUT : MOAT_FLOW_TCP_TIMEOUT) *
 		       NSEC_PER_SEC;
 	if (proto == IPPROTO_UDP)
 		return MOAT_FLOW_UDP_TIMEOUT * NSEC_PER_SEC;
@@ -287,10 +311,12 @@ static __always_inline __u64 flow_timeout(__u8 proto, const struct moat_flow *f)
 
 /*
  * 5. Whether the packet answers a flow the host opened: the exact reversed
- * 5-tuple was recorded on egress. fin/rst end the flow (not in a dry run).
+ * 5-tuple was recorded on egress. A RST or FIN ends the flow only when it
+ * sits exactly at the host's last ACK (RFC 5961: what the kernel itself
+ * takes); a blind attacker cannot guess it. Not in a dry run.
  */
-static __always_inline int is_reply(const struct pkt *p, __be16 sport,
-				    __be16 dport, int fin, int rst)
+static __always_inline int is_reply(const struct pkt *p, __be16 sport, __be16 dport,
+				    const struct tcphdr *th)
 {
 	struct moat_flow_key key = {
 		.remote = p->src, .local = p->dst,
@@ -304,122 +330,276 @@ static __always_inline int is_reply(const struct pkt *p, __be16 sport,
 	now = bpf_ktime_get_ns();
 	if (now - f->last_seen_ns > flow_timeout(p->l4proto, f))
 		return 0;
-	if (p->dry)
+	if (p->dry || !th || !(th->rst || th->fin))
 		return 1;
-	if (rst)
-		bpf_map_delete_elem(&flows, &key);
-	else if (fin)
-		f->closing = 1;
+	if ((f->closing & MOAT_FLOW_F_RCV_NXT) && bpf_ntohl(th->seq) == f->rcv_nxt) {
+		if (th->rst)
+			bpf_map_delete_elem(&flows, &key);
+		else
+			f->closing |= MOAT_FLOW_F_CLOSING;
+	}
 	return 1;
 }
 
 /*
- * The first client payload of a connection: 0 when it is what the port
- * expects, else the reason to drop it. Only the first bytes matter: a
- * ClientHello spanning several segments is judged by its first.
+ * 7./8. with validation (README "Connection state"; shared.h moat_conn).
+ * Every segment that carries any of the first head_len() bytes of a
+ * connection is judged, alone and together with what is known of the
+ * bytes before it; once the host has acknowledged them all, the rest of
+ * the connection passes. Only the host's own packets (egress) create an
+ * entry or confirm it, only a peer that saw the host's SYN-ACK can make
+ * it unevictable or mark it BAD, and nothing on ingress deletes one.
  */
-static __always_inline int first_payload_reason(const __u8 *b, const void *end, __u32 len,
-						__u8 class)
+static __always_inline __u32 head_len(__u8 class)
 {
+	return class == MOAT_PORT_SSH ? 8 : 11;
+}
+
+/*
+ * 0 when the n first bytes of a stream (n <= head_len) can start the
+ * port's protocol, else the reason to drop. TLS: record type 22, version
+ * 3.1-3.4, a length from the handshake header to 2^14; handshake type 1
+ * (ClientHello) whose length fills the record at least (a ClientHello is
+ * at least 41 bytes), client_version 3.x and >= tls.min_version. SSLv2
+ * hellos are tls_version. SSH: "SSH-2.0-".
+ */
+static __always_inline int head_reason(const __u8 *b, __u32 n, __u8 class)
+{
+	__u32 rec, hs;
+
 	if (class == MOAT_PORT_SSH) {
-		/* "SSH-2.0-" */
-		if (len < 8 || (void *)(b + 8) > end)
-			return MOAT_R_NOT_SSH;
-		if (b[0] != 'S' || b[1] != 'S' || b[2] != 'H' || b[3] != '-' ||
-		    b[4] != '2' || b[5] != '.' || b[6] != '0' || b[7] != '-')
-			return MOAT_R_NOT_SSH;
+		const char ssh[8] = "SSH-2.0-";
+
+#pragma unroll
+		for (int i = 0; i < 8; i++)
+			if (i < n && b[i] != (__u8)ssh[i])
+				return MOAT_R_NOT_SSH;
 		return 0;
 	}
-	if (len < 3 || (void *)(b + 3) > end)
+	if (n >= 3 && (b[0] & 0x80) && b[2] == 1)
+		return MOAT_R_TLS_VERSION;	/* SSLv2: no TLS >= 1.0 client needs it */
+	if (n >= 1 && b[0] != 22)
 		return MOAT_R_NOT_TLS;
-	/* SSLv2-format ClientHello: 2-byte length with the top bit set, then
-	 * message type 1. No TLS >= 1.0 client needs it. */
-	if ((b[0] & 0x80) && b[2] == 1)
-		return MOAT_R_TLS_VERSION;
-	/* record: type 22 (handshake), version 3.x, length; handshake: type 1
-	 * (ClientHello), 3-byte length, then client_version. */
-	if (len < 11 || (void *)(b + 11) > end)
+	if (n >= 2 && b[1] != 3)
 		return MOAT_R_NOT_TLS;
-	if (b[0] != 22 || b[1] != 3 || b[5] != 1)
+	if (n >= 3 && (b[2] < 1 || b[2] > 4))
 		return MOAT_R_NOT_TLS;
-	if (((__u32)b[9] << 8 | b[10]) < tls_min_version)
+	if (n >= 4 && b[3] > 0x40)
+		return MOAT_R_NOT_TLS;
+	rec = (__u32)b[3] << 8 | b[4];
+	if (n >= 5 && (rec < 4 || rec > 16384))
+		return MOAT_R_NOT_TLS;
+	if (n >= 6 && b[5] != 1)
+		return MOAT_R_NOT_TLS;
+	hs = (__u32)b[6] << 16 | (__u32)b[7] << 8 | b[8];
+	if (n >= 9 && (hs < 41 || hs + 4 < rec))
+		return MOAT_R_NOT_TLS;
+	if (n >= 10 && b[9] != 3)
+		return MOAT_R_NOT_TLS;
+	if (n >= 11 && ((__u32)b[9] << 8 | b[10]) < tls_min_version)
 		return MOAT_R_TLS_VERSION;
 	return 0;
 }
 
-/* Keyed 64-bit hash of a flow key (five 64-bit words). */
-static __always_inline __u64 conn_hash(const struct moat_flow_key *k)
+static __always_inline int not_proto(__u8 class)
 {
-	const __u64 *w = (const __u64 *)k;
-	__u64 h = conn_seed;
+	return class == MOAT_PORT_SSH ? MOAT_R_NOT_SSH : MOAT_R_NOT_TLS;
+}
 
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+static __always_inline void conn_event(__u32 ev)
+{
+	__u64 *n = bpf_map_lookup_elem(&conn_events, &ev);
+
+	if (n)
+		++*n;
+}
+
+#define HEAD_BUF	32	/* stack copies of the head: room for the verifier's bounds */
+
+/*
+ * The part of a segment that falls in the head, copied to the same place
+ * in buf (buf[0] = the byte at first_seq); returns how many bytes (0:
+ * none) and where they start (*at). rel is the segment's sequence number
+ * relative to first_seq.
+ */
+static __always_inline __u32 head_bytes(const struct pkt *p, __u32 payload_off, __u32 len,
+					__s32 rel, __u32 need, __u8 *buf, __u32 *at)
+{
+	__u32 skip = rel < 0 ? -rel : 0, k;
+	__u64 n, o;
+
+	*at = rel < 0 ? 0 : rel;
+	if (len <= skip || *at >= need)
+		return 0;
+	k = len - skip;
+	if (k > need - *at)
+		k = need - *at;
+	if (!k || k > MOAT_CONN_HEAD)
+		return 0;
+	/* The bounds above, redone on the registers the helper gets: clang
+	 * checks 32-bit copies otherwise, and the verifier wants these. */
+	n = k - 1;
+	o = *at;
+	asm volatile("%[n] &= 15" : [n] "+r"(n));
+	asm volatile("%[o] &= 15" : [o] "+r"(o));
+	if (bpf_xdp_load_bytes(p->ctx, payload_off + skip, buf + o, n + 1))
+		return 0;
+	return k;
+}
+
+/* Whether the segment acknowledges the host's SYN-ACK: its sender saw it. */
+static __always_inline int acks_host(const struct tcphdr *th, __u32 srv_isn)
+{
+	return th->ack && bpf_ntohl(th->ack_seq) - (srv_isn + 1) < MOAT_CONN_ACK_WINDOW;
+}
+
+/* A connection in conns: the head judged and kept under the entry's lock. */
+static __always_inline int judge_tracked(const struct pkt *p, const struct tcphdr *th,
+					 struct moat_conn_locked *e, __u32 payload_off, __u32 len,
+					 __u8 class, __u32 pass_reason)
+{
+	__u8 seg[HEAD_BUF] = {}, cand[MOAT_CONN_HEAD] = {};
+	__u32 need = head_len(class), at = 0, k, n, have;
+	struct moat_conn *c = &e->c;
+	int r = 0, keep;
+
+	if (c->state == MOAT_CONN_OK)
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	if (c->state == MOAT_CONN_BAD)
+		return verdict(p, MOAT_V_DROP, c->reason);
+	k = head_bytes(p, payload_off, len, bpf_ntohl(th->seq) - c->first_seq, need, seg, &at);
+	if (!k)		/* nothing of the head: before it (keep-alive) or after it */
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	keep = !p->dry && acks_host(th, c->srv_isn);
+
+	bpf_spin_lock(&e->lock);
+	have = c->have;
+	if (at > have || have > MOAT_CONN_HEAD) {
+		r = -1;		/* a hole before it: it would be judged out of context */
+		goto unlock;
 	}
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return h ^ (h >> 31);
+	n = at + k > have ? at + k : have;
+#pragma unroll
+	for (__u32 i = 0; i < MOAT_CONN_HEAD; i++) {
+		int mine = i >= at && i < at + k;
+
+		if (i < have) {
+			cand[i] = c->head[i];
+			if (mine && seg[i] != cand[i])
+				r = -1;	/* disagrees with what the host may hold */
+		} else {
+			cand[i] = seg[i];
+		}
+	}
+	if (r)
+		goto unlock;
+	r = head_reason(cand, n, class);
+	if (keep) {
+		if (r) {
+			c->state = MOAT_CONN_BAD;
+			c->reason = r;
+		} else {
+#pragma unroll
+			for (__u32 i = 0; i < MOAT_CONN_HEAD; i++)
+				c->head[i] = cand[i];
+			c->have = n;
+		}
+	}
+unlock:
+	bpf_spin_unlock(&e->lock);
+	if (r < 0)
+		return verdict(p, MOAT_V_DROP, not_proto(class));
+	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
 }
 
 /*
- * 7./8. with validation: the first payload of each inbound connection must
- * be the port's protocol, else that packet and the rest of the connection
- * drop. Packets of connections with no state (opened before moat) pass: the
- * kernel resets what it does not know.
+ * Judged on its own bytes: a connection in conn_pending (keeps nothing: the
+ * head must come whole, from the first byte) or none at all (rel 0: the
+ * segment is taken as the first one of a new connection).
  */
-static __always_inline int judge_conn(const struct pkt *p,
-				      const struct tcphdr *th, const __u8 *payload,
-				      const void *end, __u8 class, __u32 pass_reason)
+static __always_inline int judge_alone(const struct pkt *p, __u32 payload_off, __u32 len,
+				       __s32 rel, int whole, __u8 class, __u32 pass_reason)
+{
+	__u8 seg[HEAD_BUF] = {};
+	__u32 need = head_len(class), at = 0, k;
+	int r;
+
+	k = head_bytes(p, payload_off, len, rel, need, seg, &at);
+	if (!k)
+		return verdict(p, MOAT_V_PASS, pass_reason);
+	if (at || (whole && k < need))
+		return verdict(p, MOAT_V_DROP, not_proto(class));
+	r = head_reason(seg, k, class);
+	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+}
+
+static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *th,
+				      void *payload, __u8 class, __u32 pass_reason)
 {
 	struct moat_flow_key key = {
 		.remote = p->src, .local = p->dst,
 		.remote_port = th->source, .local_port = th->dest, .proto = IPPROTO_TCP,
 	};
-	__u32 len = p->l3_end - (void *)payload;
-	int dry = p->dry != NULL;
-	__u64 h = conn_hash(&key), w, *slot;
-	__u32 idx = h & (MOAT_CONN_SLOTS - 1), tag = h >> 40;
+	__u32 len = p->l3_end - payload, off = payload - p->data;
+	struct moat_conn_locked *e, moved = {};
+	struct moat_conn *pc;
 	int r;
 
-	slot = bpf_map_lookup_elem(&conns, &idx);
-	if (!slot)	/* cannot happen: idx is masked; for the verifier */
-		return verdict(p, MOAT_V_PASS, pass_reason);
+	e = bpf_map_lookup_elem(&conns, &key);
+	if (e) {
+		if (th->syn && !th->ack)	/* the host answers it, not us */
+			return verdict(p, MOAT_V_PASS, pass_reason);
+		return judge_tracked(p, th, e, off, len, class, pass_reason);
+	}
 
 	if (th->syn && !th->ack) {
-		/* TCP Fast Open: the SYN's own payload is the first. */
-		r = len ? first_payload_reason(payload, end, len, class) : 0;
-		if (!dry)
-			*slot = MOAT_CONN_WORD(tag, r ? MOAT_CONN_BAD : len ? MOAT_CONN_OK
-									   : MOAT_CONN_AWAIT,
-					       r, bpf_ntohl(th->seq) + 1);
-		return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+		/* TCP Fast Open: the SYN's own payload is the first. Kept aside
+		 * until the host's SYN-ACK says whether it took it. */
+		struct moat_syn_data sd = { .isn = bpf_ntohl(th->seq), .datalen = len };
+		__u8 seg[HEAD_BUF] = {};
+		__u32 at;
+
+		if (!len)
+			return verdict(p, MOAT_V_PASS, pass_reason);
+		sd.len = head_bytes(p, off, len, 0, head_len(class), seg, &at);
+		__builtin_memcpy(sd.head, seg, sizeof(sd.head));
+		r = head_reason(seg, sd.len, class);
+		if (r)
+			return verdict(p, MOAT_V_DROP, r);
+		if (!p->dry && sd.len)
+			bpf_map_update_elem(&conn_syn, &key, &sd, BPF_ANY);
+		return verdict(p, MOAT_V_PASS, pass_reason);
 	}
 
-	w = *slot;	/* one load: another CPU may rewrite the slot */
-	if (MOAT_CONN_TAG(w) != tag || MOAT_CONN_STATE(w) == MOAT_CONN_NONE) {
-		/* moatctl check asks about a new connection's first bytes. */
-		if (dry && len && (r = first_payload_reason(payload, end, len, class)))
-			return verdict(p, MOAT_V_DROP, r);
-		return verdict(p, MOAT_V_PASS, pass_reason);
+	pc = bpf_map_lookup_elem(&conn_pending, &key);
+	if (pc) {
+		__s32 rel = bpf_ntohl(th->seq) - pc->first_seq;
+
+		if (pc->state == MOAT_CONN_OK)
+			return verdict(p, MOAT_V_PASS, pass_reason);
+		if (p->dry || !acks_host(th, pc->srv_isn))
+			return judge_alone(p, off, len, rel, 1, class, pass_reason);
+		/* The peer saw the host's SYN-ACK: a real connection, out of
+		 * reach of eviction from now on. */
+		moved.c = *pc;
+		if (bpf_map_update_elem(&conns, &key, &moved, BPF_NOEXIST)) {
+			conn_event(MOAT_CONN_EV_TABLE_FULL);
+			return judge_alone(p, off, len, rel, 1, class, pass_reason);
+		}
+		bpf_map_delete_elem(&conn_pending, &key);
+		e = bpf_map_lookup_elem(&conns, &key);
+		if (!e)
+			return verdict(p, MOAT_V_DROP, not_proto(class));
+		return judge_tracked(p, th, e, off, len, class, pass_reason);
 	}
-	if (th->rst && !dry)
-		*slot = 0;
-	if (MOAT_CONN_STATE(w) == MOAT_CONN_BAD)
-		return verdict(p, MOAT_V_DROP, MOAT_CONN_REASON(w));
-	if (MOAT_CONN_STATE(w) == MOAT_CONN_OK || !len)
+
+	/* No state: a connection moat never saw the host accept is judged as
+	 * a new one (those that predate moat were seeded into conns). */
+	if (!len)
 		return verdict(p, MOAT_V_PASS, pass_reason);
-	/* Awaiting: only the segment that starts exactly at the first byte is
-	 * judged. Any other one is dropped without deciding: one from before
-	 * would be trimmed by the kernel to smuggle bytes in at the start, one
-	 * from further on (reordering) is sent again once the first passed. */
-	if (bpf_ntohl(th->seq) != MOAT_CONN_SEQ(w))
-		return verdict(p, MOAT_V_DROP, class == MOAT_PORT_SSH ? MOAT_R_NOT_SSH
-								 : MOAT_R_NOT_TLS);
-	r = first_payload_reason(payload, end, len, class);
-	if (!dry)
-		*slot = MOAT_CONN_WORD(tag, r ? MOAT_CONN_BAD : MOAT_CONN_OK, r, MOAT_CONN_SEQ(w));
-	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+	if (!p->dry)
+		conn_event(MOAT_CONN_EV_UNTRACKED);
+	return judge_alone(p, off, len, 0, 0, class, pass_reason);
 }
 
 static __always_inline int judge_icmp(struct cursor *c, struct pkt *p)
@@ -430,7 +610,7 @@ static __always_inline int judge_icmp(struct cursor *c, struct pkt *p)
 		return DROP(MALFORMED);
 	/* 5. echo replies to the host's own pings: keyed by identifier */
 	if ((!p->v6 && ih->type == 0) || (p->v6 && ih->type == 129)) {
-		if (is_reply(p, ih->un.echo.id, ih->un.echo.id, 0, 0))
+		if (is_reply(p, ih->un.echo.id, ih->un.echo.id, NULL))
 			return PASS(REPLY);
 		return DROP(ICMP);
 	}
@@ -472,6 +652,8 @@ int moat_xdp(struct xdp_md *ctx)
 	__u8 class;
 
 	p->dry = dryrun(ctx);
+	p->ctx = ctx;
+	p->data = c.pos;
 	p->len = c.end - c.pos;
 
 	/* 1. frames */
@@ -514,18 +696,18 @@ int moat_xdp(struct xdp_md *ctx)
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		if (local_port_used(IPPROTO_TCP, bpf_ntohs(th->dest)) &&
-		    is_reply(p, th->source, th->dest, th->fin, th->rst))
+		    is_reply(p, th->source, th->dest, th))
 			return PASS(REPLY);
 
 		/* 7. TLS, 8. SSH, 9. the rest */
 		class = port_class[bpf_ntohs(th->dest)];
 		if (class == MOAT_PORT_TLS)
-			return tls_validate ? judge_conn(p, th, c.pos, c.end, class, MOAT_R_TLS)
+			return tls_validate ? judge_conn(p, th, c.pos, class, MOAT_R_TLS)
 					    : PASS(TLS);
 		if (class == MOAT_PORT_SSH) {
 			if (!TABLE_MATCH(devops, &p->src))
 				return DROP(SSH_SOURCE);
-			return ssh_validate ? judge_conn(p, th, c.pos, c.end, class, MOAT_R_SSH)
+			return ssh_validate ? judge_conn(p, th, c.pos, class, MOAT_R_SSH)
 					    : PASS(SSH);
 		}
 		return DROP(PORT);
@@ -537,7 +719,7 @@ int moat_xdp(struct xdp_md *ctx)
 		p->sport = bpf_ntohs(uh->source);
 		p->dport = bpf_ntohs(uh->dest);
 		if (local_port_used(IPPROTO_UDP, bpf_ntohs(uh->dest)) &&
-		    is_reply(p, uh->source, uh->dest, 0, 0))
+		    is_reply(p, uh->source, uh->dest, NULL))
 			return PASS(REPLY);
 		if (port_class[bpf_ntohs(uh->dest)] == MOAT_PORT_TLS && tls_quic) {
 			__u8 *b = c.pos;
@@ -552,9 +734,92 @@ int moat_xdp(struct xdp_md *ctx)
 }
 
 /*
+ * Egress, inbound connections on validated ports (judge_conn): the host's
+ * SYN-ACK starts a connection's state, its ACK of the whole head confirms
+ * it, its RST ends it. These are the host's own packets: no one else can
+ * make them.
+ */
+static __always_inline void track_inbound(const struct pkt *p, const struct tcphdr *th,
+					  __u8 class)
+{
+	struct moat_flow_key key = {
+		.remote = p->dst, .local = p->src,
+		.remote_port = th->dest, .local_port = th->source, .proto = IPPROTO_TCP,
+	};
+	__u32 seq = bpf_ntohl(th->seq), ack = bpf_ntohl(th->ack_seq), need = head_len(class);
+	struct moat_conn fresh = { .state = MOAT_CONN_AWAIT };
+	struct moat_conn_locked *e;
+	struct moat_syn_data *sd;
+	struct moat_conn *pc;
+
+	if (th->syn) {
+		if (!th->ack)
+			return;
+		pc = bpf_map_lookup_elem(&conn_pending, &key);
+		if (pc && pc->srv_isn == seq)
+			return;		/* a retransmission: same connection */
+		e = bpf_map_lookup_elem(&conns, &key);
+		if (e) {
+			if (e->c.srv_isn == seq)
+				return;
+			/* The host takes a new connection on this tuple
+			 * (the old one is over): judged afresh. */
+			bpf_map_delete_elem(&conns, &key);
+		}
+		fresh.created_ns = bpf_ktime_get_ns();
+		fresh.first_seq = ack;
+		fresh.srv_isn = seq;
+		sd = bpf_map_lookup_elem(&conn_syn, &key);
+		if (sd) {
+			/* A Fast Open SYN: its payload starts the stream whether
+			 * the host took it (ack past it) or not (sent again). */
+			if (ack == sd->isn + 1 || ack == sd->isn + 1 + sd->datalen) {
+				fresh.first_seq = sd->isn + 1;
+				__builtin_memcpy(fresh.head, sd->head, sizeof(fresh.head));
+				fresh.have = sd->len;
+				if (fresh.have >= need && ack - fresh.first_seq >= need)
+					fresh.state = MOAT_CONN_OK;
+			}
+			bpf_map_delete_elem(&conn_syn, &key);
+		}
+		bpf_map_update_elem(&conn_pending, &key, &fresh, BPF_ANY);
+		return;
+	}
+	e = bpf_map_lookup_elem(&conns, &key);
+	if (th->rst) {
+		if (e)
+			bpf_map_delete_elem(&conns, &key);
+		return;
+	}
+	if (!th->ack)
+		return;
+	if (e) {
+		if (e->c.state == MOAT_CONN_AWAIT && (__s32)(ack - (e->c.first_seq + need)) >= 0) {
+			bpf_spin_lock(&e->lock);
+			if (e->c.state == MOAT_CONN_AWAIT && e->c.have >= need)
+				e->c.state = MOAT_CONN_OK;
+			bpf_spin_unlock(&e->lock);
+		}
+		if (th->fin && !(e->c.flags & MOAT_CONN_F_CLOSING))
+			e->c.flags |= MOAT_CONN_F_CLOSING;
+		return;
+	}
+	/* conns was full: the head was judged whole in every segment. */
+	pc = bpf_map_lookup_elem(&conn_pending, &key);
+	if (pc && pc->state == MOAT_CONN_AWAIT && (__s32)(ack - (pc->first_seq + need)) >= 0)
+		pc->state = MOAT_CONN_OK;
+}
+
+static __always_inline int validated(__u8 class)
+{
+	return (class == MOAT_PORT_TLS && tls_validate) || (class == MOAT_PORT_SSH && ssh_validate);
+}
+
+/*
  * Egress: record the flows the host opens, so their replies pass. Only a
  * TCP SYN opens a TCP flow (answers to inbound connections open nothing);
- * any UDP datagram and ICMP echo request opens or refreshes one.
+ * any UDP datagram and ICMP echo request opens or refreshes one. The
+ * host's answers on validated ports go to track_inbound.
  */
 SEC("tc")
 int moat_egress(struct __sk_buff *skb)
@@ -566,11 +831,12 @@ int moat_egress(struct __sk_buff *skb)
 	struct moat_flow_key key = {};
 	struct moat_flow fl = {}, *f;
 	struct pkt p = {};
-	struct tcphdr *th;
+	struct tcphdr *th = NULL;
 	struct udphdr *uh;
 	struct icmphdr *ih;
 	int proto, opens = 0, fin = 0, rst = 0;
 	__u16 lport = 0;
+	__u8 class;
 
 	proto = parse_eth(&c);
 	if (proto == ETH_P_IP)
@@ -590,6 +856,9 @@ int moat_egress(struct __sk_buff *skb)
 		th = parse_tcp(&c);
 		if (!th)
 			return TC_ACT_UNSPEC_;
+		class = port_class[bpf_ntohs(th->source)];
+		if (class != MOAT_PORT_NONE && validated(class))
+			track_inbound(&p, th, class);
 		key.remote_port = th->dest;
 		key.local_port = th->source;
 		lport = bpf_ntohs(th->source);
@@ -613,6 +882,8 @@ int moat_egress(struct __sk_buff *skb)
 	} else {
 		return TC_ACT_UNSPEC_;
 	}
+	if (!outbound_track)
+		return TC_ACT_UNSPEC_;
 
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (rst) {
@@ -622,8 +893,13 @@ int moat_egress(struct __sk_buff *skb)
 	}
 	if (f) {
 		f->last_seen_ns = bpf_ktime_get_ns();
-		if (fin)
-			f->closing = 1;
+		/* Where an in-window RST or FIN from the peer must sit. */
+		if (th && th->ack && f->rcv_nxt != bpf_ntohl(th->ack_seq)) {
+			f->rcv_nxt = bpf_ntohl(th->ack_seq);
+			f->closing |= MOAT_FLOW_F_RCV_NXT;
+		}
+		if (fin && !(f->closing & MOAT_FLOW_F_CLOSING))
+			f->closing |= MOAT_FLOW_F_CLOSING;
 		return TC_ACT_UNSPEC_;
 	}
 	if (!opens)

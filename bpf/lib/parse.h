@@ -36,6 +36,8 @@ struct pkt {
 	void *l4;		/* start of the L4 header */
 	void *l3_end;		/* end of the IP datagram (excludes L2 padding) */
 	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
+	void *ctx;		/* the program's context (XDP: for bpf_xdp_load_bytes) */
+	void *data;		/* start of the frame */
 	__u32 len;		/* frame length, for the byte counters */
 	__u16 sport, dport;	/* host order, once the L4 header is parsed */
 	__u8 l4proto;

@@ -75,7 +75,7 @@ _Static_assert(sizeof(struct moat_table_count) == 8, "moat_table_count size");
  * A flow in the direction the XDP program sees it: remote = the packet's
  * source. Used for flows the host opened (flows map, written on egress,
  * matched on ingress: replies) and for inbound connections whose first
- * payload is validated (conns map).
+ * payload is validated (conns, conn_pending, conn_syn).
  */
 struct moat_flow_key {
 	struct moat_addr remote;
@@ -89,10 +89,12 @@ _Static_assert(sizeof(struct moat_flow_key) == 40, "moat_flow_key size");
 
 struct moat_flow {
 	__u64 last_seen_ns;	/* CLOCK_MONOTONIC */
-	__u32 closing;		/* FIN seen: short timeout from now on */
-	__u32 _pad;
+	__u32 closing;		/* MOAT_FLOW_F_*: FIN seen, rcv_nxt known */
+	__u32 rcv_nxt;		/* TCP: the host's last ACK, host order */
 };
 _Static_assert(sizeof(struct moat_flow) == 16, "moat_flow size");
+#define MOAT_FLOW_F_CLOSING	1	/* short timeout from now on */
+#define MOAT_FLOW_F_RCV_NXT	2	/* rcv_nxt holds the host's last ACK */
 
 /* Idle timeouts of host-opened flows, seconds. */
 #define MOAT_FLOW_TCP_TIMEOUT		7200
@@ -100,28 +102,78 @@ _Static_assert(sizeof(struct moat_flow) == 16, "moat_flow size");
 #define MOAT_FLOW_UDP_TIMEOUT		120
 #define MOAT_FLOW_ICMP_TIMEOUT		30
 
+/*
+ * Inbound connections on validated ports (README "Connection state").
+ * Every change is made on evidence a blind attacker cannot forge:
+ *  - the host's SYN-ACK (egress) creates an AWAIT entry in conn_pending,
+ *    an LRU hash: the client's ISN + 1 (first_seq) and the host's ISN;
+ *  - a client ACK of the host's ISN moves it to conns, a hash nothing
+ *    evicts: only a peer that saw the SYN-ACK gets there;
+ *  - the first bytes of the payload (head) are judged in every segment
+ *    that carries any of them, and kept; a later segment must agree;
+ *  - the host's ACK covering the whole head (egress) makes it OK.
+ * An entry goes when the host resets the connection, when the host's
+ * SYN-ACK starts a new connection on the same tuple, or when moatd finds
+ * no socket for it any more.
+ */
 enum moat_conn_state {
 	MOAT_CONN_NONE = 0,
-	MOAT_CONN_AWAIT = 1,	/* SYN seen, first payload not yet */
-	MOAT_CONN_OK = 2,	/* first payload was the expected protocol */
-	MOAT_CONN_BAD = 3,	/* it was not: drop the rest */
+	MOAT_CONN_AWAIT = 1,	/* first payload not confirmed yet */
+	MOAT_CONN_OK = 2,	/* the host took a head that is the port's protocol */
+	MOAT_CONN_BAD = 3,	/* the client sent something else: drop the rest */
 };
+#define MOAT_CONN_HEAD		12	/* bytes kept; TLS needs 11, SSH 8 */
+#define MOAT_CONN_F_SEEDED	1	/* predates moat: from the host's socket table */
+#define MOAT_CONN_F_CLOSING	2	/* the host sent its FIN */
+#define MOAT_CONN_ACK_WINDOW	65536	/* client ACKs accepted above the host's ISN */
+#define MOAT_MAX_CONNS		(1U << 20)	/* conns */
+#define MOAT_MAX_PENDING	(1U << 18)	/* conn_pending */
+#define MOAT_MAX_SYN_DATA	16384		/* conn_syn: TCP Fast Open payloads */
 
-/*
- * Inbound connections under validation live in an array of slots indexed
- * by a keyed hash of the 5-tuple, one 64-bit word each, written with one
- * store (no lock, no tearing): tag (24 bits of the hash, to tell colliding
- * connections apart) | state (2) | reason (6) | first payload seq (32).
- * A collision overwrites, like an LRU eviction: the connection it evicts
- * has no state any more and is treated as one that predates moat.
- */
-#define MOAT_CONN_SLOTS		(1U << 20)
-#define MOAT_CONN_WORD(tag, state, reason, seq) \
-	((__u64)(tag) << 40 | (__u64)(state) << 38 | (__u64)(reason) << 32 | (__u32)(seq))
-#define MOAT_CONN_TAG(w)	((__u32)((w) >> 40))
-#define MOAT_CONN_STATE(w)	((__u32)((w) >> 38) & 3)
-#define MOAT_CONN_REASON(w)	((__u32)((w) >> 32) & 63)
-#define MOAT_CONN_SEQ(w)	((__u32)(w))
+/* Value of conn_pending; conns holds it with a lock (moat_conn_locked). */
+struct moat_conn {
+	__u64 created_ns;	/* CLOCK_MONOTONIC, for moatd's sweep */
+	__u8 state;		/* enum moat_conn_state */
+	__u8 reason;		/* BAD: why */
+	__u8 have;		/* bytes of head known */
+	__u8 flags;		/* MOAT_CONN_F_* */
+	__u32 first_seq;	/* the client's ISN + 1, host order */
+	__u32 srv_isn;		/* the host's ISN, host order */
+	__u8 head[MOAT_CONN_HEAD];
+};
+_Static_assert(sizeof(struct moat_conn) == 32, "moat_conn size");
+
+#ifdef __bpf__
+#define MOAT_SPIN_LOCK struct bpf_spin_lock
+#else
+#define MOAT_SPIN_LOCK __u32	/* same size; user space never takes it */
+#endif
+
+/* Value of conns: head and have change under the lock (an LRU hash, as
+ * conn_pending is, cannot hold one). */
+struct moat_conn_locked {
+	struct moat_conn c;
+	MOAT_SPIN_LOCK lock;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct moat_conn_locked) == 40, "moat_conn_locked size");
+
+/* A TCP Fast Open SYN's payload, until the host's SYN-ACK says what it took. */
+struct moat_syn_data {
+	__u32 isn;
+	__u8 len;		/* bytes in head (at most MOAT_CONN_HEAD) */
+	__u8 _pad;
+	__u16 datalen;		/* bytes of payload the SYN carried */
+	__u8 head[MOAT_CONN_HEAD];
+};
+_Static_assert(sizeof(struct moat_syn_data) == 20, "moat_syn_data size");
+
+/* Pressure on the connection tables (per-CPU array, index = event). */
+enum moat_conn_event {
+	MOAT_CONN_EV_TABLE_FULL = 0,	/* conns full: the connection stays in conn_pending */
+	MOAT_CONN_EV_UNTRACKED = 1,	/* payload with no state: judged as a new connection */
+	MOAT_CONN_EV_NR
+};
 
 /* Local ports with host-opened flows, one bit each, TCP then UDP. */
 #define MOAT_LOCAL_PORT_WORDS	(2 * 65536 / 64)
@@ -203,7 +255,7 @@ struct moat_meta {
 	__u64 loaded_at;		/* unix seconds of the last successful load */
 	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
 	__u32 mode;			/* 0 enforce, 1 monitor */
-	__u32 conn_seed;		/* key of the conns slot hash; set once, kept */
+	__u32 _unused;			/* was a hash key; zero */
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
 	__u32 reloads;			/* reload attempts answered, applied or not */
@@ -225,6 +277,9 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_BAN_BLOOM	"ban_bloom"	/* persistent */
 #define MOAT_PIN_FLOWS		"flows"		/* persistent */
 #define MOAT_PIN_CONNS		"conns"		/* persistent */
+#define MOAT_PIN_CONN_PENDING	"conn_pending"	/* persistent */
+#define MOAT_PIN_CONN_SYN	"conn_syn"	/* persistent */
+#define MOAT_PIN_CONN_EVENTS	"conn_events"	/* persistent */
 #define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
 #define MOAT_PIN_TOP_SOURCES	"top_sources"	/* persistent */
 #define MOAT_PIN_EVENTS		"events"	/* persistent */

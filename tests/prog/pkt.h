@@ -80,6 +80,7 @@ struct pkt_spec {
 	uint8_t flags;		/* TCP */
 	uint8_t tcp_opts;	/* TCP option bytes (NOPs), multiple of 4 */
 	uint32_t seq;
+	uint32_t ack;		/* 0: 1 when the ACK flag is set */
 	uint8_t type, code;	/* ICMP, ICMPv6 */
 	uint16_t icmp_id;	/* echo identifier */
 	uint16_t payload;	/* bytes after the L4 header */
@@ -240,7 +241,7 @@ static inline int pkt_build(const struct pkt_spec *s, struct pkt_buf *f)
 			pkt_put16(b + o, s->sport);
 			pkt_put16(b + o + 2, s->dport);
 			pkt_put32(b + o + 4, s->seq);
-			pkt_put32(b + o + 8, s->flags & TCPF_ACK ? 1 : 0);
+			pkt_put32(b + o + 8, s->ack ? s->ack : s->flags & TCPF_ACK ? 1 : 0);
 			b[o + 12] = (20 + s->tcp_opts) / 4 << 4;
 			b[o + 13] = s->flags;
 			pkt_put16(b + o + 14, 65535);	/* window */

@@ -26,6 +26,10 @@
 #include "lib/table.h"
 #include "pkt.h"
 
+/* Row macros set defaults (CL4's ACK of the host's ISN, say) that a row
+ * may override with a later designator: meant, not a slip. */
+#pragma GCC diagnostic ignored "-Woverride-init"
+
 /* Sources, and what the configuration and the run-time setup make of them. */
 #define DEVOPS4		"198.51.100.7"		/* devops /32 */
 #define DEVOPS4_NET	"203.0.113.0/24"	/* devops /24 */
@@ -73,7 +77,9 @@ struct expect {
 	__u32 reason;		/* enum moat_reason */
 };
 
-enum step_hook { STEP_END = 0, STEP_XDP, STEP_EGRESS };
+/* STEP_SEED puts the packet's connection into conns as moatd's seeding
+ * does for connections that predate moat. */
+enum step_hook { STEP_END = 0, STEP_XDP, STEP_EGRESS, STEP_SEED };
 
 struct step {
 	enum step_hook hook;
@@ -102,6 +108,7 @@ struct row {
 #define PRE(...)	(const struct step[]){ __VA_ARGS__, { STEP_END } }
 
 #define SYN		TCPF_SYN
+#define RST		TCPF_RST
 #define ACK		TCPF_ACK
 #define PSH		TCPF_PSH
 #define HBH		IPPROTO_HOPOPTS
@@ -155,6 +162,27 @@ static const unsigned char big_hello[1448] = {
 #define HELLO_TLS10	HELLO("\x03\x01")
 #define SSLV2_HELLO	"\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10"
 #define HTTP_GET	"GET / HTTP/1.1\r\nHost: gw\r\n\r\n"
+#define MAGIC11		"\x16\x03\x01\x00\x00\x01\x00\x00\x00\x03\x03"
+
+/* Inbound connections: the client's ISN, the host's, and the first byte. */
+#define CLI_ISN		1000
+#define SRV_ISN		5000
+#define FIRST		(CLI_ISN + 1)
+#define ROWPORT		1	/* an egress step's dport: the row's own client port */
+#define HOST(ipm, host, port, from, fl, ...) \
+	{ STEP_EGRESS, ipm(.src = host, .dst = from, TCP(ROWPORT, fl), .sport = port, __VA_ARGS__) }
+#define HOST4(port, from, fl, ...)	HOST(V4, PKT_DST4, port, from, fl, __VA_ARGS__)
+#define HOST6(port, from, fl, ...)	HOST(V6, PKT_DST6, port, from, fl, __VA_ARGS__)
+/* A client segment that acknowledges the host's SYN-ACK. */
+#define CL4(port, from, ...)	V4(TCP(port, ACK | PSH), FROM(from), .ack = SRV_ISN + 1, __VA_ARGS__)
+#define CL6(port, from, ...)	V6(TCP(port, ACK | PSH), FROM(from), .ack = SRV_ISN + 1, __VA_ARGS__)
+/* The handshake: client SYN, the host's SYN-ACK, the client's ACK. */
+#define ACCEPTED(ipm, host, port, from) \
+	{ STEP_XDP, ipm(TCP(port, SYN), FROM(from), .seq = CLI_ISN) }, \
+	HOST(ipm, host, port, from, SYN | ACK, .seq = SRV_ISN, .ack = CLI_ISN + 1), \
+	{ STEP_XDP, ipm(TCP(port, ACK), FROM(from), .seq = FIRST, .ack = SRV_ISN + 1) }
+#define ACCEPTED4(port, from)	ACCEPTED(V4, PKT_DST4, port, from)
+#define ACCEPTED6(port, from)	ACCEPTED(V6, PKT_DST6, port, from)
 #define SSH_BANNER	"SSH-2.0-OpenSSH_9.2p1\r\n"
 
 /* The host (PKT_DST4/6) opening flows, for the reply rows. */
@@ -171,8 +199,6 @@ static const struct row rows[] = {
 	ROW("tls: v4 SYN with 20 bytes of TCP options", V4(TCP(443, SYN), .tcp_opts = 20), PASS(TLS)),
 	ROW("tls: v4 SYN from source port 22", V4(TCP(443, SYN), .sport = 22), PASS(TLS)),
 	ROW("tls: v4 SYN from a devops host", V4(TCP(443, SYN), FROM(DEVOPS4)), PASS(TLS)),
-	ROW("tls: v4 ACK with data, no state (predates moat)",
-	  V4(TCP(443, ACK | PSH), .payload = 100), PASS(TLS)),
 
 	/* 1. VLAN tags */
 	ROW("vlan: 802.1Q, v4 TLS SYN", V4(TCP(443, SYN), TAGS(Q)), PASS(TLS)),
@@ -463,67 +489,196 @@ static const struct row rows[] = {
 	ROW("denied: judged before its truncated TCP header is looked at",
 	  V4(TCP(443, SYN), FROM(DENY4), CUT(PKT_L4, 10)), DROP(DENIED)),
 
-	/* 7. TLS validation (tls.validate, default on) */
+	/* 7. TLS validation (tls.validate, default on). A connection is the
+	 * host's SYN-ACK away from having state: ACCEPTED4/6 is the
+	 * handshake, CL4/6 a client segment acknowledging the host's ISN,
+	 * HOST4/6 the host's own packets (egress). */
 	ROW("not_tls: TCP Fast Open SYN carrying HTTP",
 	  V4(TCP(443, SYN), DATA(HTTP_GET)), DROP(NOT_TLS)),
 	ROW("tls: TCP Fast Open SYN carrying a TLS 1.2 ClientHello",
 	  V6(TCP(443, SYN), DATA(HELLO_TLS12)), PASS(TLS)),
 	ROW("tls: first payload a TLS 1.2 ClientHello",
-	  V4(TCP(443, ACK | PSH), .seq = 1001, DATA(HELLO_TLS12)), PASS(TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) })),
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
 	ROW("not_tls: first payload HTTP",
-	  V4(TCP(443, ACK | PSH), .seq = 1001, DATA(HTTP_GET)), DROP(NOT_TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) })),
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
 	ROW("not_tls: the rest of a rejected connection drops",
-	  V4(TCP(443, ACK), .seq = 1001), DROP(NOT_TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) },
-	      { STEP_XDP, V4(TCP(443, ACK | PSH), .seq = 1001, DATA(HTTP_GET)) })),
+	  V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 1), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)) })),
 	ROW("tls: a pure ACK before the first payload passes",
-	  V6(TCP(8443, ACK), .seq = 1001), PASS(TLS),
-	  .pre = PRE({ STEP_XDP, V6(TCP(8443, SYN), .seq = 1000) })),
+	  V6(TCP(8443, ACK), .seq = FIRST, .ack = SRV_ISN + 1), PASS(TLS),
+	  .pre = PRE(ACCEPTED6(8443, STRANGER6))),
 	ROW("not_tls: first payload a TLS application-data record",
-	  V6(TCP(443, ACK | PSH), .seq = 1001, DATA("\x17\x03\x03\x00\x20" HTTP_GET)),
-	  DROP(NOT_TLS), .pre = PRE({ STEP_XDP, V6(TCP(443, SYN), .seq = 1000) })),
+	  CL6(443, STRANGER6, .seq = FIRST, DATA("\x17\x03\x03\x00\x20" HTTP_GET)),
+	  DROP(NOT_TLS), .pre = PRE(ACCEPTED6(443, STRANGER6))),
 	ROW("tls_version: first payload a TLS 1.0 ClientHello",
-	  V4(TCP(443, ACK | PSH), .seq = 1001, DATA(HELLO_TLS10)), DROP(TLS_VERSION),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) })),
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS10)), DROP(TLS_VERSION),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
 	ROW("tls_version: first payload an SSLv2-format hello",
-	  V6(TCP(443, ACK | PSH), .seq = 1001, DATA(SSLV2_HELLO)), DROP(TLS_VERSION),
-	  .pre = PRE({ STEP_XDP, V6(TCP(443, SYN), .seq = 1000) })),
-
-	ROW("not_tls: a segment starting before the first payload byte",
-	  V4(TCP(443, ACK | PSH), .seq = 1000, DATA(HELLO_TLS12)), DROP(NOT_TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) })),
-	ROW("not_tls: a later segment arriving before the first is held back",
-	  V4(TCP(443, ACK | PSH), .seq = 1500, DATA(HTTP_GET)), DROP(NOT_TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) })),
-	ROW("tls: the first segment still judged after a reordered later one",
-	  V4(TCP(443, ACK | PSH), .seq = 1001, DATA(HELLO_TLS12)), PASS(TLS),
-	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = 1000) },
-	      { STEP_XDP, V4(TCP(443, ACK | PSH), .seq = 1500, DATA(HTTP_GET)) })),
+	  CL6(443, STRANGER6, .seq = FIRST, DATA(SSLV2_HELLO)), DROP(TLS_VERSION),
+	  .pre = PRE(ACCEPTED6(443, STRANGER6))),
+	ROW("not_tls: 11 magic bytes (record and handshake lengths 0) then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(MAGIC11 HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("not_tls: a record longer than the ClientHello it holds",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x01\x00\x01\x00\x00\x30\x03\x03")),
+	  DROP(NOT_TLS), .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("tls: a first segment of 5 bytes (the record header) passes",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8")), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("tls: ... and the rest of that ClientHello after it",
+	  CL4(443, STRANGER4, .seq = FIRST + 5, DATA("\x01\x00\x06\xb4\x03\x03" "0123456789")),
+	  PASS(TLS), .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8")) })),
+	ROW("not_tls: 5 bytes of record header, then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST + 5, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8")) })),
+	ROW("not_tls: a first segment disagreeing with the bytes sent before",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8")) })),
+	ROW("not_tls: a segment starting inside the head, with a hole before it",
+	  CL4(443, STRANGER4, .seq = FIRST + 3, DATA("\x00\x40\x01\x00\x00\x3c\x03\x03")),
+	  DROP(NOT_TLS), .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("not_tls: a segment starting before the first byte is judged from it",
+	  CL4(443, STRANGER4, .seq = CLI_ISN, DATA(HELLO_TLS12)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("tls: one byte before the first, then a ClientHello",
+	  CL4(443, STRANGER4, .seq = CLI_ISN, DATA("x" HELLO_TLS12)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("tls: a later segment arriving before the first passes (the host holds it)",
+	  CL4(443, STRANGER4, .seq = FIRST + 500, DATA(HTTP_GET)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("not_tls: the first segment still judged after a later one",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST + 500, DATA(HTTP_GET)) })),
 	ROW("tls: first 1448-byte segment of a 1.7 KB ClientHello",
-	  V6(TCP(443, ACK | PSH), .seq = 1001, .data = big_hello, .payload = sizeof(big_hello)),
-	  PASS(TLS), .pre = PRE({ STEP_XDP, V6(TCP(443, SYN), .seq = 1000) })),
-	ROW("tls: the rest of an accepted connection passes, whatever its bytes",
-	  V6(TCP(443, ACK | PSH), .seq = 1001 + sizeof(big_hello), DATA(HTTP_GET)), PASS(TLS),
-	  .pre = PRE({ STEP_XDP, V6(TCP(443, SYN), .seq = 1000) },
-	      { STEP_XDP, V6(TCP(443, ACK | PSH), .seq = 1001, .data = big_hello,
-			  .payload = sizeof(big_hello)) })),
+	  CL6(443, STRANGER6, .seq = FIRST, .data = big_hello, .payload = sizeof(big_hello)),
+	  PASS(TLS), .pre = PRE(ACCEPTED6(443, STRANGER6))),
+	ROW("tls: the rest of a confirmed connection passes, whatever its bytes",
+	  CL6(443, STRANGER6, .seq = FIRST + sizeof(big_hello), DATA(HTTP_GET)), PASS(TLS),
+	  .pre = PRE(ACCEPTED6(443, STRANGER6),
+	      { STEP_XDP, CL6(443, STRANGER6, .seq = FIRST, .data = big_hello,
+			      .payload = sizeof(big_hello)) },
+	      HOST6(443, STRANGER6, ACK, .seq = SRV_ISN + 1, .ack = FIRST + sizeof(big_hello)))),
+	ROW("tls: a confirmed connection's retransmission passes, whatever its bytes",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11))),
+
+	/* Attacks on the connection state (issue: one spoofed packet must
+	 * change nothing). The attacker owns the connection, or is blind. */
+	ROW("attack: SYN data the host discards, then HTTP at ISN+1",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, SYN | ACK, .seq = SRV_ISN, .ack = CLI_ISN + 1),
+	      { STEP_XDP, V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 1) })),
+	ROW("tls: SYN data the host took (Fast Open): the connection is confirmed",
+	  CL4(443, STRANGER4, .seq = FIRST + sizeof(HELLO_TLS12) - 1, DATA(HTTP_GET)), PASS(TLS),
+	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, SYN | ACK, .seq = SRV_ISN,
+		    .ack = FIRST + sizeof(HELLO_TLS12) - 1))),
+	ROW("attack: RST far out of window after the handshake, then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, V4(TCP(443, RST), .seq = 0x7fff0000) })),
+	ROW("attack: RST far out of window after not_tls, then the rest",
+	  V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 1), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)) },
+	      { STEP_XDP, V4(TCP(443, RST | ACK), .seq = 0x7fff0000, .ack = SRV_ISN + 1) })),
+	ROW("attack: a decoy ClientHello the host throws away (bad checksum), then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) })),
+	ROW("attack: a decoy ClientHello without ACK flag, then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, V4(TCP(443, PSH), .seq = FIRST, DATA(HELLO_TLS12)) })),
+	ROW("attack: a decoy ClientHello in a first fragment, then HTTP",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, .frag = IPV4_MF,
+			      DATA(HELLO_TLS12)) })),
+	ROW("attack: re-SYN with a ClientHello on a not_tls connection",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)) },
+	      { STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN, DATA(HELLO_TLS12)) })),
+	ROW("attack: the host answering a new SYN on the tuple judges it afresh",
+	  CL4(443, STRANGER4, .seq = 3001, .ack = 9001, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11),
+	      { STEP_XDP, V4(TCP(443, SYN), .seq = 3000) },
+	      HOST4(443, STRANGER4, SYN | ACK, .seq = 9000, .ack = 3001),
+	      { STEP_XDP, V4(TCP(443, ACK), .seq = 3001, .ack = 9001) })),
+	ROW("attack (blind): a spoofed SYN with a byte of data leaves a live connection alone",
+	  CL4(443, STRANGER4, .seq = FIRST + 11, DATA(HTTP_GET)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11),
+	      { STEP_XDP, V4(TCP(443, SYN), .seq = 77, DATA("x")) })),
+	ROW("attack (blind): a spoofed bad first payload cannot mark the connection bad",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)), PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, .ack = 0x12345678,
+			      DATA(HTTP_GET)) })),
+	ROW("attack (blind): a spoofed ClientHello cannot fix the head either",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8" "\x01\x00\x06\xb4\x03\x03")),
+	  PASS(TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, .ack = 0x12345678,
+			      DATA(HELLO_TLS12)) })),
+	ROW("attack (blind): no SYN-ACK, no state: the handshake of a spoofed SYN",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN) },
+	      { STEP_XDP, V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 1) })),
+	ROW("not_tls: data with no state is judged as a new connection (fail closed)",
+	  V4(TCP(443, ACK | PSH), .payload = 100), DROP(NOT_TLS)),
+	ROW("tls: a connection that predates moat (seeded from the socket table) passes",
+	  V4(TCP(443, ACK | PSH), .payload = 100), PASS(TLS),
+	  .pre = PRE({ STEP_SEED, V4(TCP(443, ACK)) })),
+	ROW("tls: a ClientHello with no state passes as a new connection",
+	  V4(TCP(443, ACK | PSH), .seq = 9, DATA(HELLO_TLS12)), PASS(TLS)),
 
 	/* 8. SSH validation (ssh.validate, default on) */
 	ROW("ssh: first payload an SSH-2.0 banner",
-	  V4(TCP(22, ACK | PSH), FROM(DEVOPS4), .seq = 1001, DATA(SSH_BANNER)), PASS(SSH),
-	  .pre = PRE({ STEP_XDP, V4(TCP(22, SYN), FROM(DEVOPS4), .seq = 1000) })),
+	  CL4(22, DEVOPS4, .seq = FIRST, DATA(SSH_BANNER)), PASS(SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4))),
 	ROW("not_ssh: first payload HTTP",
-	  V6(TCP(2222, ACK | PSH), FROM(DEVOPS6), .seq = 1001, DATA(HTTP_GET)), DROP(NOT_SSH),
-	  .pre = PRE({ STEP_XDP, V6(TCP(2222, SYN), FROM(DEVOPS6), .seq = 1000) })),
+	  CL6(2222, DEVOPS6, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_SSH),
+	  .pre = PRE(ACCEPTED6(2222, DEVOPS6))),
 	ROW("not_ssh: SSH-2.0 without the dash",
-	  V4(TCP(22, ACK | PSH), FROM(DEVOPS4), .seq = 1001, DATA("SSH-2.0_x\r\n")), DROP(NOT_SSH),
-	  .pre = PRE({ STEP_XDP, V4(TCP(22, SYN), FROM(DEVOPS4), .seq = 1000) })),
+	  CL4(22, DEVOPS4, .seq = FIRST, DATA("SSH-2.0_x\r\n")), DROP(NOT_SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4))),
 	ROW("not_ssh: SSH-1.99 banner",
-	  V4(TCP(22, ACK | PSH), FROM(DEVOPS4_IN_NET), .seq = 1001, DATA("SSH-1.99-x\r\n")),
-	  DROP(NOT_SSH),
-	  .pre = PRE({ STEP_XDP, V4(TCP(22, SYN), FROM(DEVOPS4_IN_NET), .seq = 1000) })),
+	  CL4(22, DEVOPS4_IN_NET, .seq = FIRST, DATA("SSH-1.99-x\r\n")), DROP(NOT_SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4_IN_NET))),
+	ROW("ssh: a banner in two segments, 'SSH-' then '2.0-...'",
+	  CL4(22, DEVOPS4, .seq = FIRST + 4, DATA("2.0-OpenSSH_9.2\r\n")), PASS(SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4),
+	      { STEP_XDP, CL4(22, DEVOPS4, .seq = FIRST, DATA("SSH-")) })),
+	ROW("ssh: the client ACKs the host's banner with its own",
+	  CL4(22, DEVOPS4, .seq = FIRST, .ack = SRV_ISN + 1 + 22, DATA(SSH_BANNER)), PASS(SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4))),
+	ROW("attack: SSH SYN data the host discards, then HTTP at ISN+1",
+	  CL4(22, DEVOPS4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_SSH),
+	  .pre = PRE({ STEP_XDP, V4(TCP(22, SYN), FROM(DEVOPS4), .seq = CLI_ISN,
+			   DATA(SSH_BANNER)) },
+	      HOST4(22, DEVOPS4, SYN | ACK, .seq = SRV_ISN, .ack = CLI_ISN + 1),
+	      { STEP_XDP, V4(TCP(22, ACK), FROM(DEVOPS4), .seq = FIRST, .ack = SRV_ISN + 1) })),
+	ROW("attack (blind): a spoofed SYN from a devops source leaves the SSH session alone",
+	  CL4(22, DEVOPS4, .seq = FIRST + 200, DATA("\x00\x00\x01\x0c" "encrypted")), PASS(SSH),
+	  .pre = PRE(ACCEPTED4(22, DEVOPS4),
+	      { STEP_XDP, CL4(22, DEVOPS4, .seq = FIRST, DATA(SSH_BANNER)) },
+	      HOST4(22, DEVOPS4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 8),
+	      { STEP_XDP, V4(TCP(22, SYN), FROM(DEVOPS4), .seq = 4242, DATA("x")) })),
 
 	/* 5. replies to flows the host opened (recorded by the egress program) */
 	ROW("reply: v4 SYN-ACK to the host's SYN",
@@ -552,6 +707,22 @@ static const struct row rows[] = {
 	ROW("port: the host answering a SYN opens no flow",
 	  V4(TCP(HOST_PORT + 5, ACK), .sport = 80), DROP(PORT),
 	  .pre = PRE(EGRESS4(TCP(80, SYN | ACK), .sport = HOST_PORT + 5))),
+	ROW("attack (blind): a RST out of window leaves the host's flow alone",
+	  V4(TCP(HOST_PORT + 7, ACK | PSH), .sport = 443, .seq = 7001, .payload = 100), PASS(REPLY),
+	  .pre = PRE(EGRESS4(TCP(443, SYN), .sport = HOST_PORT + 7, .seq = 100),
+	      { STEP_XDP, V4(TCP(HOST_PORT + 7, SYN | ACK), .sport = 443, .seq = 7000, .ack = 101) },
+	      EGRESS4(TCP(443, ACK), .sport = HOST_PORT + 7, .seq = 101, .ack = 7001),
+	      { STEP_XDP, V4(TCP(HOST_PORT + 7, RST), .sport = 443, .seq = 0x40000000) })),
+	ROW("reply: a RST exactly at the host's last ACK ends the flow",
+	  V4(TCP(HOST_PORT + 8, ACK | PSH), .sport = 443, .seq = 7001, .payload = 100), DROP(PORT),
+	  .pre = PRE(EGRESS4(TCP(443, SYN), .sport = HOST_PORT + 8, .seq = 100),
+	      { STEP_XDP, V4(TCP(HOST_PORT + 8, SYN | ACK), .sport = 443, .seq = 7000, .ack = 101) },
+	      EGRESS4(TCP(443, ACK), .sport = HOST_PORT + 8, .seq = 101, .ack = 7001),
+	      { STEP_XDP, V4(TCP(HOST_PORT + 8, RST), .sport = 443, .seq = 7001) })),
+	ROW("attack (blind): a RST before the host ever ACKed leaves the flow alone",
+	  V6(TCP(HOST_PORT + 9, SYN | ACK), .sport = 443, .seq = 7000, .ack = 101), PASS(REPLY),
+	  .pre = PRE(EGRESS6(TCP(443, SYN), .sport = HOST_PORT + 9, .seq = 100),
+	      { STEP_XDP, V6(TCP(HOST_PORT + 9, RST), .sport = 443, .seq = 0) })),
 	ROW("icmp: echo reply with another identifier drops",
 	  V4(ICMP4(0, 0), .icmp_id = 780), DROP(ICMP),
 	  .pre = PRE(EGRESS4(ICMP4(8, 0), .icmp_id = 779))),
@@ -688,6 +859,28 @@ static void row_spec(const struct pkt_spec *in, size_t row_idx, struct pkt_spec 
 		out->sport = 20000 + row_idx;
 	if (!out->icmp_id)
 		out->icmp_id = 20000 + row_idx;
+	if (out->dport == ROWPORT)
+		out->dport = 20000 + row_idx;
+}
+
+/* STEP_SEED: the frame's connection into conns, as one that predates moat. */
+static int seed_conn(const struct gen *gen, const struct pkt_buf *f, bool v6)
+{
+	struct moat_conn_locked v = { .c = { .state = MOAT_CONN_OK, .flags = MOAT_CONN_F_SEEDED } };
+	const uint8_t *l3 = f->buf + f->off[PKT_L3], *l4 = f->buf + f->off[PKT_L4];
+	struct moat_flow_key k = { .proto = IPPROTO_TCP };
+
+	if (v6) {
+		memcpy(&k.remote, l3 + 8, 16);
+		memcpy(&k.local, l3 + 24, 16);
+	} else {
+		k.remote.a[2] = k.local.a[2] = htonl(0xffff);
+		memcpy(&k.remote.a[3], l3 + 12, 4);
+		memcpy(&k.local.a[3], l3 + 16, 4);
+	}
+	memcpy(&k.remote_port, l4, 2);
+	memcpy(&k.local_port, l4 + 2, 2);
+	return bpf_map_update_elem(gen->maps.conns, &k, &v, BPF_ANY) ? -errno : 0;
 }
 
 static const char *action_name(__u32 a)
@@ -756,6 +949,13 @@ static void run_row(struct gen *gen, size_t idx, const char *load_err)
 		int fd = xdp ? gen->xdp_fd : gen->egress_fd;
 
 		row_spec(&s->pkt, idx, &spec);
+		if (s->hook == STEP_SEED) {
+			if (pkt_build(&spec, &f) || seed_conn(gen, &f, spec.ip == 6)) {
+				report(false, gen, r->name, "couldn't seed the row's connection");
+				return;
+			}
+			continue;
+		}
 		if (fd < 0 || pkt_build(&spec, &f) || (err = run_frame(fd, &f, &retval))) {
 			snprintf(diag, sizeof(diag), "couldn't run a %s step before the row: %s",
 				 xdp ? "XDP" : "egress", fd < 0 ? "no egress program" :

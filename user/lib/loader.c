@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
@@ -26,8 +25,7 @@ void moat_libbpf_logging(bool verbose)
 	libbpf_set_print(libbpf_print);
 }
 
-static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u32 slot,
-		       __u32 seed)
+static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u32 slot)
 {
 	struct moat_bpf__rodata *ro = skel->rodata;
 
@@ -41,7 +39,7 @@ static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u
 	ro->tls_min_version = cfg->tls.min_version > 0x0303 ? 0x0303 : cfg->tls.min_version;
 	ro->tls_quic = cfg->tls.quic;
 	ro->ssh_validate = cfg->ssh.validate;
-	ro->conn_seed = (__u64)seed << 32 | (seed * 0x9e3779b9u);
+	ro->outbound_track = cfg->outbound.track;
 	ro->n_pass_ethertypes = cfg->n_pass_ethertypes;
 	for (size_t i = 0; i < cfg->n_pass_ethertypes; i++)
 		ro->pass_ethertypes[i] = cfg->pass_ethertypes[i];
@@ -61,73 +59,59 @@ static int reuse_from(struct bpf_map *map, struct moat_bpf *first)
 	return bpf_map__reuse_fd(map, bpf_map__fd(src));
 }
 
-static int reuse_persistent(struct moat_bpf *skel, struct moat_pins *p)
+/* Whether a pinned map has the layout this build defines for it. */
+static bool same_layout(int fd, const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	return info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+	       info.value_size == bpf_map__value_size(map) &&
+	       info.map_flags == bpf_map__map_flags(map) &&
+	       info.max_entries == bpf_map__max_entries(map);
+}
+
+/*
+ * Persistent maps come from the pins. One an older moat pinned with another
+ * layout cannot be shared: a new one replaces it (pinned over it once the
+ * generation is in force), and the log says so.
+ */
+static int reuse_persistent(struct moat_gen *g, struct moat_bpf *skel, const struct moat_pins *p)
 {
 	int err;
 
+	g->conns_new = p->conns < 0;
 	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
 		const struct moat_pin_desc *d = &moat_pin_maps[i];
-		int fd = *moat_pin_fd(p, d);
+		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, d->name);
+		int fd = *moat_pin_fd((struct moat_pins *)p, d);
 
 		if (d->generation || fd < 0)
 			continue;
-		err = bpf_map__reuse_fd(bpf_object__find_map_by_name(skel->obj, d->name), fd);
+		if (!same_layout(fd, map)) {
+			fprintf(stderr, "moat: the pinned map '%s' has an older layout: "
+				"a new one replaces it, its entries are lost\n", d->name);
+			if (!strcmp(d->name, MOAT_PIN_CONNS))
+				g->conns_new = true;
+			continue;
+		}
+		err = bpf_map__reuse_fd(map, fd);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/*
- * The conns slots are keyed by a secret that must outlive generations and
- * restarts (states would be lost, and a lost BAD state lets a rejected
- * client's retransmission through): kept in meta, made once.
- */
-static int conn_seed(const struct moat_pins *persist, __u32 *seed)
-{
-	struct moat_meta meta;
-	__u32 zero = 0;
-
-	if (persist && persist->meta >= 0 &&
-	    !bpf_map_lookup_elem(persist->meta, &zero, &meta) && meta.conn_seed) {
-		*seed = meta.conn_seed;
-		return 0;
-	}
-	do {
-		if (getrandom(seed, sizeof(*seed), 0) != sizeof(*seed))
-			return -errno;
-	} while (!*seed);
-	return 0;
-}
-
-/* Records the key in meta (new or reused) once the maps exist. */
-static void keep_conn_seed(struct moat_bpf *skel, __u32 seed)
-{
-	int fd = bpf_map__fd(skel->maps.meta);
-	struct moat_meta meta = {};
-	__u32 zero = 0;
-
-	bpf_map_lookup_elem(fd, &zero, &meta);
-	if (meta.conn_seed != seed) {
-		meta.conn_seed = seed;
-		bpf_map_update_elem(fd, &zero, &meta, BPF_ANY);
-	}
-}
-
 int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32 *slots,
 		  size_t n, const struct moat_pins *persist, char *err, size_t errlen)
 {
 	struct bpf_map *map;
-	__u32 seed;
 	int ret;
 
 	memset(g, 0, sizeof(*g));
-	ret = conn_seed(persist, &seed);
-	if (ret) {
-		snprintf(err, errlen, "couldn't read or make the connection-table key: %s",
-			 strerror(-ret));
-		return ret;
-	}
+	g->conns_new = true;
 	if (persist && persist->flows >= 0) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
@@ -153,10 +137,10 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 		g->skel[i] = skel;
 		g->slot[i] = slots[i];
 		g->n = i + 1;
-		set_rodata(skel, cfg, slots[i], seed);
+		set_rodata(skel, cfg, slots[i]);
 		bpf_map__set_max_entries(skel->maps.flows, cfg->outbound.max_flows);
 		if (i == 0) {
-			ret = persist ? reuse_persistent(skel, (struct moat_pins *)persist) : 0;
+			ret = persist ? reuse_persistent(g, skel, persist) : 0;
 		} else {
 			ret = 0;
 			bpf_object__for_each_map(map, skel->obj) {
@@ -176,8 +160,6 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 			snprintf(err, errlen, "couldn't load the XDP program: %s", strerror(-ret));
 			goto fail;
 		}
-		if (i == 0)
-			keep_conn_seed(skel, seed);
 	}
 	return 0;
 fail:

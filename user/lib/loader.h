@@ -18,6 +18,7 @@ struct moat_gen {
 	struct moat_bpf *skel[MOAT_MAX_IFACES];
 	__u32 slot[MOAT_MAX_IFACES];
 	size_t n;
+	bool conns_new;		/* the connection table starts empty (not adopted) */
 };
 
 /*

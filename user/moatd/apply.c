@@ -234,6 +234,13 @@ static int attach_egress(const char *dir, const char *name, int ifindex, int pro
 	return link_pin(fd, path, err, errlen);
 }
 
+/* The egress program records host-opened flows and confirms validated
+ * connections: either needs it. */
+static bool egress_needed(const struct moat_config *cfg)
+{
+	return cfg->outbound.track || cfg->tls.validate || cfg->ssh.validate;
+}
+
 /* Pins a map, replacing an older pin of the same name atomically. */
 static int pin_replace(const char *dir, const char *name, int fd)
 {
@@ -453,7 +460,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			/* Egress first: replies must be recognised before
 			 * ingress starts judging them. */
 			ret = attach_egress(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-					    moat_gen_egress_fd(&gen, i), cfg->outbound.track,
+					    moat_gen_egress_fd(&gen, i), egress_needed(cfg),
 					    err, errlen);
 			mode = ret ? ret : attach_xdp(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
 						      moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
