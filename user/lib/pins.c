@@ -208,6 +208,14 @@ int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s)
 			}
 		}
 	}
+	for (__u32 ev = 0; ev < MOAT_CONN_EV_NR && p->conn_events >= 0; ev++) {
+		__u64 *n = (__u64 *)percpu;	/* room for ncpu counters of 16 bytes */
+
+		if (bpf_map_lookup_elem(p->conn_events, &ev, n))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			s->conn_events[ev] += n[c];
+	}
 	s->devops_entries = table_entries(p->devops_count);
 	s->deny_entries = table_entries(p->deny_count);
 	s->bans = table_entries(p->ban_count);

@@ -82,6 +82,7 @@ struct moat_snapshot {
 	uint64_t devops_entries;	/* live (unexpired) entries */
 	uint64_t bans;			/* live bans */
 	uint64_t deny_entries;
+	uint64_t conn_events[MOAT_CONN_EV_NR];	/* summed over CPUs */
 };
 
 int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);

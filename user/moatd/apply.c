@@ -429,6 +429,10 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		}
 	}
 
+	/* Before the new program judges: what predates moat on the ports it
+	 * validates, and again once it does, for what opened meanwhile. */
+	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, gen.conns_new, m.conns, m.conn_pending);
+
 	old_fd = -1;
 	for (size_t i = 0; i < cfg->n_interfaces && old_fd < 0; i++)
 		old_fd = moat_pinned_prog(cfg->pin_dir, cfg->interfaces[i]);
@@ -485,6 +489,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		if (old[s].ifindex && !kept)
 			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
 	}
+	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, gen.conns_new, m.conns, m.conn_pending);
 	if ((ret = pin_all(cfg->pin_dir, &m))) {
 		snprintf(err, errlen, "couldn't pin maps under %s: %s", cfg->pin_dir, strerror(-ret));
 		goto out;
@@ -522,6 +527,7 @@ void moatd_sweep(struct moatd *d)
 	if (moat_pins_open(d->cfg.pin_dir, &p))
 		return;
 	if (moat_pins_lock(&p) == 0) {
+		moatd_sweep_conns(p.conns);
 		n_devops = moat_table_sweep(moat_pins_devops(&p));
 		n_ban = moat_table_sweep(moat_pins_ban(&p));
 		if (n_devops > 0 || n_ban > 0) {

@@ -17,7 +17,7 @@ struct moatd_public {
 	char cert_path[PATH_MAX];
 	bool reload_ok;
 	time_t last_reload;
-	uint64_t flows, flows_max;
+	uint64_t flows, flows_max, conns;
 };
 
 struct moat_http;
@@ -61,5 +61,15 @@ int moatd_lockout_guard(const struct moat_config *old, const struct moat_config 
 
 /* Deletes expired devops entries and bans; logs what it removed. */
 void moatd_sweep(struct moatd *d);
+
+/*
+ * Connections on ports cfg validates that the host already has, into conns
+ * as passing (they predate moat): on every such port when all (the table is
+ * new), else on those old did not validate. Skips what conn_pending knows.
+ */
+int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cfg, bool all,
+		     int conns_fd, int pending_fd);
+/* Removes conns entries whose socket is gone; returns how many, or -errno. */
+int moatd_sweep_conns(int conns_fd);
 
 #endif /* MOATD_H */

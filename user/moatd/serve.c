@@ -15,11 +15,12 @@
 void moatd_publish(struct moatd *d)
 {
 	struct moatd_public pub = {};
-	uint64_t flows = 0;
+	uint64_t flows = 0, conns = 0;
 	struct moat_pins p;
 
 	if (!moat_pins_open(d->cfg.pin_dir, &p)) {
 		moat_map_count(p.flows, &flows);
+		moat_map_count(p.conns, &conns);
 		moat_pins_close(&p);
 	}
 	memcpy(pub.interfaces, d->cfg.interfaces, sizeof(pub.interfaces));
@@ -29,6 +30,7 @@ void moatd_publish(struct moatd *d)
 	pub.reload_ok = d->reload_ok;
 	pub.last_reload = d->last_reload;
 	pub.flows = flows;
+	pub.conns = conns;
 	pub.flows_max = d->cfg.outbound.track ? d->cfg.outbound.max_flows : 0;
 	pthread_mutex_lock(&d->lock);
 	d->pub = pub;
@@ -56,6 +58,7 @@ static int gather(struct moatd *d, struct moatd_public *pub, struct moat_metrics
 	info->cert_path = pub->cert_path;
 	info->flows = pub->flows;
 	info->flows_max = pub->flows_max;
+	info->conns = pub->conns;
 	if (pub->cert_path[0] && moat_cert_expiry(pub->cert_path, &info->cert_expiry, cerr, sizeof(cerr)))
 		info->cert_expiry = 0;	/* unknown: the gauge is left out */
 

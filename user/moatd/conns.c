@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connection table's two ends in user space (README "Connection
+ * state"): connections that predate moat are seeded from the host's socket
+ * table, so that they are the only ones that pass without having been
+ * judged; and entries whose socket is gone are swept, so that conns, which
+ * nothing evicts, does not fill up.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "moatd.h"
+#include "lib/log.h"
+#include "lib/socktab.h"
+
+static bool validated(const struct moat_config *cfg, unsigned int port)
+{
+	for (size_t i = 0; cfg && cfg->tls.validate && i < cfg->tls.ports.n; i++)
+		if (cfg->tls.ports.port[i] == port)
+			return true;
+	for (size_t i = 0; cfg && cfg->ssh.validate && i < cfg->ssh.ports.n; i++)
+		if (cfg->ssh.ports.port[i] == port)
+			return true;
+	return false;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* As the XDP program sees an inbound packet of that socket. */
+static void sock_key(const struct moat_sock *s, struct moat_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->remote = s->remote.addr;
+	k->local = s->local.addr;
+	k->remote_port = htons(s->rport);
+	k->local_port = htons(s->lport);
+	k->proto = IPPROTO_TCP;
+}
+
+struct seed {
+	const struct moat_config *old, *cfg;
+	bool all;
+	int conns, pending;
+	unsigned int n;
+};
+
+static int seed_one(const struct moat_sock *s, void *ctx)
+{
+	struct seed *sd = ctx;
+	struct moat_conn_locked v = {
+		.c = { .state = MOAT_CONN_OK, .flags = MOAT_CONN_F_SEEDED, .created_ns = now_ns() },
+	};
+	struct moat_conn pending;
+	struct moat_flow_key k;
+
+	if (s->state == MOAT_TCP_LISTEN || s->state == MOAT_TCP_SYN_RECV ||
+	    !validated(sd->cfg, s->lport) || (!sd->all && validated(sd->old, s->lport)))
+		return 0;
+	sock_key(s, &k);
+	/* Started under moat: its state is the one that counts. */
+	if (sd->pending >= 0 && !bpf_map_lookup_elem(sd->pending, &k, &pending))
+		return 0;
+	if (!bpf_map_update_elem(sd->conns, &k, &v, BPF_NOEXIST))
+		sd->n++;
+	return 0;
+}
+
+int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cfg, bool all,
+		     int conns_fd, int pending_fd)
+{
+	struct seed sd = { old, cfg, all, conns_fd, pending_fd, 0 };
+	int ret;
+
+	if (!all && !old)
+		return 0;	/* adopted: the program in force kept track */
+	ret = moat_socktab_foreach(seed_one, &sd);
+	if (sd.n)
+		moat_info("%u connection(s) that predate moat on validated ports pass as they are",
+			  sd.n);
+	return ret;
+}
+
+/* Sockets the host has, sorted, for the sweep's lookups. */
+struct sockset {
+	struct moat_flow_key *k;
+	size_t n, cap;
+};
+
+static int add_sock(const struct moat_sock *s, void *ctx)
+{
+	struct sockset *set = ctx;
+
+	if (s->state == MOAT_TCP_LISTEN)
+		return 0;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		void *k = realloc(set->k, cap * sizeof(*set->k));
+
+		if (!k)
+			return -ENOMEM;
+		set->k = k;
+		set->cap = cap;
+	}
+	sock_key(s, &set->k[set->n++]);
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct moat_flow_key));
+}
+
+int moatd_sweep_conns(int conns_fd)
+{
+	struct moat_flow_key key, *cur = NULL;
+	struct sockset set = {}, dead = {};
+	struct moat_conn_locked v;
+	__u64 start = now_ns();
+	int ret, gone = 0;
+
+	ret = moat_socktab_foreach(add_sock, &set);
+	if (ret)
+		goto out;
+	qsort(set.k, set.n, sizeof(*set.k), key_cmp);
+	/* Entries made after the socket table was read may have a socket it
+	 * does not show yet: they stay. Deleted after the walk, which a
+	 * deletion would send back to the start. */
+	while (!bpf_map_get_next_key(conns_fd, cur, &key)) {
+		struct moat_flow_key *k;
+
+		if (dead.n == dead.cap) {
+			size_t cap = dead.cap ? dead.cap * 2 : 1024;
+
+			if (!(k = realloc(dead.k, cap * sizeof(*k)))) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			dead.k = k;
+			dead.cap = cap;
+		}
+		dead.k[dead.n] = key;
+		cur = &dead.k[dead.n];
+		if (bpf_map_lookup_elem(conns_fd, &key, &v) || v.c.created_ns >= start ||
+		    bsearch(&key, set.k, set.n, sizeof(*set.k), key_cmp))
+			continue;
+		dead.n++;
+	}
+	for (size_t i = 0; i < dead.n; i++)
+		gone += !bpf_map_delete_elem(conns_fd, &dead.k[i]);
+	ret = gone;
+out:
+	free(set.k);
+	free(dead.k);
+	return ret;
+}
