@@ -14,10 +14,12 @@
 #include <bpf/bpf_endian.h>
 #include "moat/reasons.h"
 #include "moat/shared.h"
+#include "moat/connhash.h"
 #include "lib/parse.h"
 
 #define NSEC_PER_SEC	1000000000ULL
 #define TC_ACT_UNSPEC_	(-1)	/* tcx: no opinion, next program or pass */
+#define EEXIST_		17	/* errno: a map update found the key there */
 
 /* Set by the loader before load (user/lib/loader.c). */
 const volatile __u32 if_slot;
@@ -28,6 +30,7 @@ const volatile __u32 tls_min_version;	/* wire value, 0x0303 = TLS 1.2 */
 const volatile __u32 tls_quic;
 const volatile __u32 ssh_validate;
 const volatile __u32 outbound_track;	/* record host-opened flows (egress) */
+const volatile __u64 conn_key;		/* secret: conn_ok slots (shared.h) */
 const volatile __u32 n_pass_ethertypes;
 const volatile __u16 pass_ethertypes[MOAT_MAX_ETHERTYPES];	/* host order */
 const volatile __u8 port_class[65536];				/* enum moat_port_class */
@@ -87,6 +90,13 @@ struct {
 	__type(key, struct moat_flow_key);
 	__type(value, struct moat_syn_data);
 } conn_syn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MOAT_CONN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} conn_ok SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -406,6 +416,14 @@ static __always_inline int not_proto(__u8 class)
 	return class == MOAT_PORT_SSH ? MOAT_R_NOT_SSH : MOAT_R_NOT_TLS;
 }
 
+/* The conn_ok slot of a tuple whose keyed hash is h. */
+static __always_inline __u64 *ok_slot(__u64 h)
+{
+	__u32 idx = h % MOAT_CONN_SLOTS;
+
+	return bpf_map_lookup_elem(&conn_ok, &idx);
+}
+
 static __always_inline void conn_event(__u32 ev)
 {
 	__u64 *n = bpf_map_lookup_elem(&conn_events, &ev);
@@ -543,18 +561,15 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 	__u32 len = p->l3_end - payload, off = payload - p->data;
 	struct moat_conn_locked *e, moved = {};
 	struct moat_conn *pc;
+	__u64 h, *ok;
 	int r;
 
-	e = bpf_map_lookup_elem(&conns, &key);
-	if (e) {
-		if (th->syn && !th->ack)	/* the host answers it, not us */
-			return verdict(p, MOAT_V_PASS, pass_reason);
-		return judge_tracked(p, th, e, off, len, class, pass_reason);
-	}
-
 	if (th->syn && !th->ack) {
-		/* TCP Fast Open: the SYN's own payload is the first. Kept aside
-		 * until the host's SYN-ACK says whether it took it. */
+		/* Whatever state the tuple has, the host decides what a SYN
+		 * means (a challenge ACK, or a SYN-ACK for a new connection),
+		 * and its answer is what changes the state. With TCP Fast Open
+		 * the SYN's own payload is the first: judged, and kept aside
+		 * until the SYN-ACK says whether the host took it. */
 		struct moat_syn_data sd = { .isn = bpf_ntohl(th->seq), .datalen = len };
 		__u8 seg[HEAD_BUF] = {};
 		__u32 at;
@@ -571,6 +586,16 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 		return verdict(p, MOAT_V_PASS, pass_reason);
 	}
 
+	/* Confirmed: the fast path (shared.h: conn_ok). */
+	h = moat_conn_hash(conn_key, &key);
+	ok = ok_slot(h);
+	if (ok && *ok == h)
+		return verdict(p, MOAT_V_PASS, pass_reason);
+
+	e = bpf_map_lookup_elem(&conns, &key);
+	if (e)
+		return judge_tracked(p, th, e, off, len, class, pass_reason);
+
 	pc = bpf_map_lookup_elem(&conn_pending, &key);
 	if (pc) {
 		__s32 rel = bpf_ntohl(th->seq) - pc->first_seq;
@@ -582,7 +607,9 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 		/* The peer saw the host's SYN-ACK: a real connection, out of
 		 * reach of eviction from now on. */
 		moved.c = *pc;
-		if (bpf_map_update_elem(&conns, &key, &moved, BPF_NOEXIST)) {
+		moved.c.created_ns = bpf_ktime_get_ns();
+		r = bpf_map_update_elem(&conns, &key, &moved, BPF_NOEXIST);
+		if (r && r != -EEXIST_) {	/* another CPU moved it */
 			conn_event(MOAT_CONN_EV_TABLE_FULL);
 			return judge_alone(p, off, len, rel, 1, class, pass_reason);
 		}
@@ -748,9 +775,11 @@ static __always_inline void track_inbound(const struct pkt *p, const struct tcph
 	};
 	__u32 seq = bpf_ntohl(th->seq), ack = bpf_ntohl(th->ack_seq), need = head_len(class);
 	struct moat_conn fresh = { .state = MOAT_CONN_AWAIT };
+	__u64 h = moat_conn_hash(conn_key, &key), *ok = ok_slot(h);
 	struct moat_conn_locked *e;
 	struct moat_syn_data *sd;
 	struct moat_conn *pc;
+	int confirmed = 0;
 
 	if (th->syn) {
 		if (!th->ack)
@@ -759,13 +788,14 @@ static __always_inline void track_inbound(const struct pkt *p, const struct tcph
 		if (pc && pc->srv_isn == seq)
 			return;		/* a retransmission: same connection */
 		e = bpf_map_lookup_elem(&conns, &key);
-		if (e) {
-			if (e->c.srv_isn == seq)
-				return;
-			/* The host takes a new connection on this tuple
-			 * (the old one is over): judged afresh. */
+		if (e && e->c.srv_isn == seq)
+			return;
+		/* The host takes a new connection on this tuple (an old one
+		 * is over): judged afresh. */
+		if (ok && *ok == h)
+			*ok = 0;
+		if (e)
 			bpf_map_delete_elem(&conns, &key);
-		}
 		fresh.created_ns = bpf_ktime_get_ns();
 		fresh.first_seq = ack;
 		fresh.srv_isn = seq;
@@ -777,16 +807,24 @@ static __always_inline void track_inbound(const struct pkt *p, const struct tcph
 				fresh.first_seq = sd->isn + 1;
 				__builtin_memcpy(fresh.head, sd->head, sizeof(fresh.head));
 				fresh.have = sd->len;
-				if (fresh.have >= need && ack - fresh.first_seq >= need)
+				if (fresh.have >= need && ack - fresh.first_seq >= need) {
 					fresh.state = MOAT_CONN_OK;
+					confirmed = 1;
+				}
 			}
 			bpf_map_delete_elem(&conn_syn, &key);
 		}
 		bpf_map_update_elem(&conn_pending, &key, &fresh, BPF_ANY);
+		if (confirmed && ok)
+			*ok = h;
 		return;
 	}
+	if (!th->rst && ok && *ok == h)
+		return;		/* confirmed already: nothing to learn */
 	e = bpf_map_lookup_elem(&conns, &key);
 	if (th->rst) {
+		if (ok && *ok == h)
+			*ok = 0;
 		if (e)
 			bpf_map_delete_elem(&conns, &key);
 		return;
@@ -796,18 +834,23 @@ static __always_inline void track_inbound(const struct pkt *p, const struct tcph
 	if (e) {
 		if (e->c.state == MOAT_CONN_AWAIT && (__s32)(ack - (e->c.first_seq + need)) >= 0) {
 			bpf_spin_lock(&e->lock);
-			if (e->c.state == MOAT_CONN_AWAIT && e->c.have >= need)
+			if (e->c.state == MOAT_CONN_AWAIT && e->c.have >= need) {
 				e->c.state = MOAT_CONN_OK;
+				confirmed = 1;
+			}
 			bpf_spin_unlock(&e->lock);
 		}
-		if (th->fin && !(e->c.flags & MOAT_CONN_F_CLOSING))
-			e->c.flags |= MOAT_CONN_F_CLOSING;
-		return;
+	} else {
+		/* conns was full: the head was judged whole in every segment. */
+		pc = bpf_map_lookup_elem(&conn_pending, &key);
+		if (pc && pc->state == MOAT_CONN_AWAIT &&
+		    (__s32)(ack - (pc->first_seq + need)) >= 0) {
+			pc->state = MOAT_CONN_OK;
+			confirmed = 1;
+		}
 	}
-	/* conns was full: the head was judged whole in every segment. */
-	pc = bpf_map_lookup_elem(&conn_pending, &key);
-	if (pc && pc->state == MOAT_CONN_AWAIT && (__s32)(ack - (pc->first_seq + need)) >= 0)
-		pc->state = MOAT_CONN_OK;
+	if (confirmed && ok)
+		*ok = h;
 }
 
 static __always_inline int validated(__u8 class)

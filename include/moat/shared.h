@@ -124,15 +124,26 @@ enum moat_conn_state {
 };
 #define MOAT_CONN_HEAD		12	/* bytes kept; TLS needs 11, SSH 8 */
 #define MOAT_CONN_F_SEEDED	1	/* predates moat: from the host's socket table */
-#define MOAT_CONN_F_CLOSING	2	/* the host sent its FIN */
 #define MOAT_CONN_ACK_WINDOW	65536	/* client ACKs accepted above the host's ISN */
 #define MOAT_MAX_CONNS		(1U << 20)	/* conns */
 #define MOAT_MAX_PENDING	(1U << 18)	/* conn_pending */
 #define MOAT_MAX_SYN_DATA	16384		/* conn_syn: TCP Fast Open payloads */
 
+/*
+ * The fast path of confirmed connections: conn_ok is an array of slots,
+ * slot (h % MOAT_CONN_SLOTS) holding h, the keyed 64-bit hash of the
+ * connection's tuple (moat_conn_hash). Confirming a connection writes it;
+ * a data segment whose hash is in its slot passes without a conns lookup.
+ * A slot overwritten by another connection only sends that one back to
+ * conns. Cleared before its conns entry goes, and by the SYN-ACK of any new
+ * connection on the tuple; a false match needs a 64-bit collision under a
+ * secret key (meta.conn_key).
+ */
+#define MOAT_CONN_SLOTS		(1U << 20)
+
 /* Value of conn_pending; conns holds it with a lock (moat_conn_locked). */
 struct moat_conn {
-	__u64 created_ns;	/* CLOCK_MONOTONIC, for moatd's sweep */
+	__u64 created_ns;	/* CLOCK_MONOTONIC: SYN-ACK, then entry into conns */
 	__u8 state;		/* enum moat_conn_state */
 	__u8 reason;		/* BAD: why */
 	__u8 have;		/* bytes of head known */
@@ -259,7 +270,8 @@ struct moat_meta {
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
 	__u32 reloads;			/* reload attempts answered, applied or not */
-	char state_dir[208];
+	char state_dir[200];
+	__u64 conn_key;			/* key of the conn_ok slots; made once, kept (0: none) */
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 
@@ -280,6 +292,7 @@ _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");
 #define MOAT_PIN_CONN_PENDING	"conn_pending"	/* persistent */
 #define MOAT_PIN_CONN_SYN	"conn_syn"	/* persistent */
 #define MOAT_PIN_CONN_EVENTS	"conn_events"	/* persistent */
+#define MOAT_PIN_CONN_OK	"conn_ok"	/* persistent */
 #define MOAT_PIN_LOCAL_PORTS	"local_ports"	/* persistent */
 #define MOAT_PIN_TOP_SOURCES	"top_sources"	/* persistent */
 #define MOAT_PIN_EVENTS		"events"	/* persistent */

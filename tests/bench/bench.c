@@ -560,13 +560,14 @@ static const char hello12[] = "\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03"
 
 /*
  * Issue 3's packets: a TFO SYN carrying a ClientHello (validated on every
- * run), a data segment of an accepted TLS connection, and a UDP answer to a
- * query the host sent (recorded by the egress program first).
+ * run), a data segment of an accepted TLS connection (its handshake, first
+ * bytes and the host's ACK of them run first, through XDP and egress), and
+ * a UDP answer to a query the host sent (recorded by the egress program).
  */
 static int stateful_pkts(struct moat_gen *g, struct pkt_buf *tfo, struct pkt_buf *data,
 			 struct pkt_buf *reply)
 {
-	struct pkt_buf syn2, first, query;
+	struct pkt_buf syn2, synack, ack, first, host_ack, query;
 	const struct pkt_spec s_tfo = {
 		.ip = 4, .proto = IPPROTO_TCP, .sport = 40001, .dport = 443, .flags = TCPF_SYN,
 		.seq = 1000, .data = hello12, .payload = sizeof(hello12) - 1,
@@ -575,14 +576,27 @@ static int stateful_pkts(struct moat_gen *g, struct pkt_buf *tfo, struct pkt_buf
 		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443, .flags = TCPF_SYN,
 		.seq = 1000,
 	};
+	const struct pkt_spec s_synack = {
+		.ip = 4, .src = PKT_DST4, .dst = PKT_SRC4, .proto = IPPROTO_TCP, .sport = 443,
+		.dport = 40002, .flags = TCPF_SYN | TCPF_ACK, .seq = 5000, .ack = 1001,
+	};
+	const struct pkt_spec s_ack = {
+		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443,
+		.flags = TCPF_ACK, .seq = 1001, .ack = 5001,
+	};
 	const struct pkt_spec s_first = {
 		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443,
-		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001, .data = hello12,
+		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001, .ack = 5001, .data = hello12,
 		.payload = sizeof(hello12) - 1,
+	};
+	const struct pkt_spec s_host_ack = {
+		.ip = 4, .src = PKT_DST4, .dst = PKT_SRC4, .proto = IPPROTO_TCP, .sport = 443,
+		.dport = 40002, .flags = TCPF_ACK, .seq = 5001, .ack = 1001 + sizeof(hello12) - 1,
 	};
 	const struct pkt_spec s_data = {
 		.ip = 4, .proto = IPPROTO_TCP, .sport = 40002, .dport = 443,
-		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001 + sizeof(hello12) - 1, .payload = 512,
+		.flags = TCPF_ACK | TCPF_PSH, .seq = 1001 + sizeof(hello12) - 1, .ack = 5001,
+		.payload = 512,
 	};
 	const struct pkt_spec s_query = {
 		.ip = 4, .src = PKT_DST4, .dst = PKT_SRC4, .proto = IPPROTO_UDP, .sport = 40500,
@@ -591,12 +605,13 @@ static int stateful_pkts(struct moat_gen *g, struct pkt_buf *tfo, struct pkt_buf
 	const struct pkt_spec s_reply = {
 		.ip = 4, .proto = IPPROTO_UDP, .sport = 53, .dport = 40500, .payload = 64,
 	};
-	int xdp = moat_gen_prog_fd(g, 0);
+	int xdp = moat_gen_prog_fd(g, 0), egress = moat_gen_egress_fd(g, 0);
 
-	return build(tfo, &s_tfo) ?: build(&syn2, &s_syn) ?: build(&first, &s_first) ?:
+	return build(tfo, &s_tfo) ?: build(&syn2, &s_syn) ?: build(&synack, &s_synack) ?:
+	       build(&ack, &s_ack) ?: build(&first, &s_first) ?: build(&host_ack, &s_host_ack) ?:
 	       build(data, &s_data) ?: build(&query, &s_query) ?: build(reply, &s_reply) ?:
-	       once(xdp, &syn2) ?: once(xdp, &first) ?:
-	       once(moat_gen_egress_fd(g, 0), &query);
+	       once(xdp, &syn2) ?: once(egress, &synack) ?: once(xdp, &ack) ?:
+	       once(xdp, &first) ?: once(egress, &host_ack) ?: once(egress, &query);
 }
 
 static double elapsed(const struct timespec *t0)

@@ -45,6 +45,21 @@ bail() {
 	exit 1
 }
 
+# A gauge from moatd's /metrics.
+st_metric() { # NAME
+	lab_in gw curl -s --max-time 2 http://127.0.0.1:9477/metrics |
+		awk -v n="$1" '$1 == n { print $2 }'
+}
+st_conns_at_least() { local n; n=$(st_metric moat_conns); [ "${n:-0}" -ge "$1" ]; }
+# Every entry has a socket behind it (any state but LISTEN) on a validated port.
+st_conns_swept() {
+	local n socks
+	n=$(st_metric moat_conns)
+	socks=$(lab_in gw ss -Htan '( sport = :443 or sport = :8443 or sport = :22 )' | grep -vc LISTEN)
+	echo "moat_conns ${n:-?}, sockets $socks"
+	[ -n "$n" ] && [ "$n" -le "$socks" ]
+}
+
 st_url_host() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
 st_fam() { [[ $1 == *:* ]] && echo v6 || echo v4; }
 
@@ -556,8 +571,10 @@ main() {
 	# --- 6. the session opened before moatd -----------------------------------------
 	s0=$(st_stats)
 	check "session opened before moatd: round trip after attach" st_roundtrip after-attach
-	check "  its packets pass as ssh on gwd0 (no state, not a SYN)" \
+	check "  its packets pass as ssh on gwd0 (seeded from the socket table)" \
 		st_grew "$s0" gwd0 pass ssh
+	check "  moat_conns counts it (seeded when moatd took over)" \
+		lab_wait 15 st_conns_at_least 1
 
 	# --- 1. TLS 1.2 and 1.3 pass -----------------------------------------------------
 	s0=$(st_stats)
@@ -705,6 +722,10 @@ main() {
 		eval 'st_config enforce && lab_moatd_reload && st_status_mode enforce'
 	check "lockout_guard: a connection moat already cut (not_ssh) does not block a reload" \
 		st_guard_ignores_cut
+
+	# --- 9. the connection table follows the host's sockets ------------------------------
+	check "conns: entries of closed connections swept (moat_conns <= the host's sockets)" \
+		lab_wait 20 st_conns_swept
 
 	# --- teardown leaves nothing behind --------------------------------------------------------
 	exec {ST_FIFO}>&-

@@ -571,6 +571,13 @@ static const struct row rows[] = {
 	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
 	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11))),
 
+	ROW("not_tls: after the host resets a confirmed connection, data is judged as new",
+	  CL4(443, STRANGER4, .seq = FIRST + 11, DATA(HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4),
+	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
+	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11),
+	      HOST4(443, STRANGER4, RST | ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11))),
+
 	/* Attacks on the connection state (issue: one spoofed packet must
 	 * change nothing). The attacker owns the connection, or is blind. */
 	ROW("attack: SYN data the host discards, then HTTP at ISN+1",

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
@@ -25,7 +26,8 @@ void moat_libbpf_logging(bool verbose)
 	libbpf_set_print(libbpf_print);
 }
 
-static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u32 slot)
+static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u32 slot,
+		       __u64 conn_key)
 {
 	struct moat_bpf__rodata *ro = skel->rodata;
 
@@ -40,6 +42,7 @@ static void set_rodata(struct moat_bpf *skel, const struct moat_config *cfg, __u
 	ro->tls_quic = cfg->tls.quic;
 	ro->ssh_validate = cfg->ssh.validate;
 	ro->outbound_track = cfg->outbound.track;
+	ro->conn_key = conn_key;
 	ro->n_pass_ethertypes = cfg->n_pass_ethertypes;
 	for (size_t i = 0; i < cfg->n_pass_ethertypes; i++)
 		ro->pass_ethertypes[i] = cfg->pass_ethertypes[i];
@@ -104,10 +107,47 @@ static int reuse_persistent(struct moat_gen *g, struct moat_bpf *skel, const str
 	return 0;
 }
 
+/*
+ * The conn_ok key must outlive generations and restarts (the slots would
+ * stop matching and every confirmed connection would take the slow path):
+ * kept in meta, made once, and again when the connection table is new.
+ */
+static int conn_key(const struct moat_pins *persist, bool fresh, __u64 *key)
+{
+	struct moat_meta meta;
+	__u32 zero = 0;
+
+	if (!fresh && persist && persist->meta >= 0 &&
+	    !bpf_map_lookup_elem(persist->meta, &zero, &meta) && meta.conn_key) {
+		*key = meta.conn_key;
+		return 0;
+	}
+	do {
+		if (getrandom(key, sizeof(*key), 0) != sizeof(*key))
+			return -errno;
+	} while (!*key);
+	return 0;
+}
+
+/* Records the key in meta (new or kept) once the maps exist. */
+static void keep_conn_key(struct moat_bpf *skel, __u64 key)
+{
+	int fd = bpf_map__fd(skel->maps.meta);
+	struct moat_meta meta = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(fd, &zero, &meta);
+	if (meta.conn_key != key) {
+		meta.conn_key = key;
+		bpf_map_update_elem(fd, &zero, &meta, BPF_ANY);
+	}
+}
+
 int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32 *slots,
 		  size_t n, const struct moat_pins *persist, char *err, size_t errlen)
 {
 	struct bpf_map *map;
+	__u64 key = 0;
 	int ret;
 
 	memset(g, 0, sizeof(*g));
@@ -137,10 +177,14 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 		g->skel[i] = skel;
 		g->slot[i] = slots[i];
 		g->n = i + 1;
-		set_rodata(skel, cfg, slots[i]);
 		bpf_map__set_max_entries(skel->maps.flows, cfg->outbound.max_flows);
 		if (i == 0) {
 			ret = persist ? reuse_persistent(g, skel, persist) : 0;
+			if (!ret && (ret = conn_key(persist, g->conns_new, &key))) {
+				snprintf(err, errlen, "couldn't make the connection-table key: %s",
+					 strerror(-ret));
+				goto fail;
+			}
 		} else {
 			ret = 0;
 			bpf_object__for_each_map(map, skel->obj) {
@@ -155,11 +199,14 @@ int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32
 			snprintf(err, errlen, "couldn't reuse moat's maps: %s", strerror(-ret));
 			goto fail;
 		}
+		set_rodata(skel, cfg, slots[i], key);
 		ret = moat_bpf__load(skel);
 		if (ret) {
 			snprintf(err, errlen, "couldn't load the XDP program: %s", strerror(-ret));
 			goto fail;
 		}
+		if (i == 0)
+			keep_conn_key(skel, key);
 	}
 	return 0;
 fail:

@@ -52,6 +52,7 @@ const struct moat_pin_desc moat_pin_maps[] = {
 	PIN(conn_pending, MOAT_PIN_CONN_PENDING, false),
 	PIN(conn_syn, MOAT_PIN_CONN_SYN, false),
 	PIN(conn_events, MOAT_PIN_CONN_EVENTS, false),
+	PIN(conn_ok, MOAT_PIN_CONN_OK, false),
 	PIN(local_ports, MOAT_PIN_LOCAL_PORTS, false),
 	PIN(top_sources, MOAT_PIN_TOP_SOURCES, false),
 	PIN(events, MOAT_PIN_EVENTS, false),

@@ -19,7 +19,8 @@ struct moat_pins {
 	char dir[PATH_MAX];
 	int stats, ifaces, meta;
 	int ban, ban_prefix, ban_count, ban_bloom;
-	int flows, conns, conn_pending, conn_syn, conn_events, local_ports, top_sources, events;
+	int flows, conns, conn_pending, conn_syn, conn_events, conn_ok, local_ports, top_sources,
+	    events;
 	int devops, devops_prefix, devops_count, devops_bloom;
 	int deny, deny_prefix, deny_count, deny_bloom;
 	int lock_fd;			/* flock on pin_dir, -1 when not held */

@@ -353,7 +353,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	struct moat_pins prev, m;
 	struct moat_gen gen = {};
 	struct moat_meta meta = {};
-	bool fresh;
+	bool fresh, seed_all;
 	__u32 zero = 0;
 	int ret, old_fd;
 
@@ -403,6 +403,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	if ((ret = moat_gen_fill(&gen, cfg, err, errlen)))
 		goto out;
 	moat_gen_maps(&gen, &m);
+	seed_all = gen.conns_new;
 	if (prev.devops >= 0) {
 		/* Runtime entries carry over from the generation in force. */
 		struct moat_table to = moat_pins_devops(&m);
@@ -429,9 +430,18 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		}
 	}
 
-	/* Before the new program judges: what predates moat on the ports it
-	 * validates, and again once it does, for what opened meanwhile. */
-	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, gen.conns_new, m.conns, m.conn_pending);
+	/*
+	 * Connections the new program would judge for the first time (all of
+	 * them when the table is new or an interface joins, else those on
+	 * ports that just became validated) predate moat: seeded before it
+	 * judges, and again once it does, for what opened meanwhile.
+	 */
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		held[i] = old[slots[i]].ifindex == (__u32)ifindex[i] &&
+			  moat_pinned_prog_alive(cfg->pin_dir, cfg->interfaces[i]);
+		seed_all |= !held[i];
+	}
+	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, seed_all, &m);
 
 	old_fd = -1;
 	for (size_t i = 0; i < cfg->n_interfaces && old_fd < 0; i++)
@@ -450,9 +460,6 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	 * already in place come last: an update of a live link does not fail
 	 * for reasons a config can cause.
 	 */
-	for (size_t i = 0; i < cfg->n_interfaces; i++)
-		held[i] = old[slots[i]].ifindex == (__u32)ifindex[i] &&
-			  moat_pinned_prog_alive(cfg->pin_dir, cfg->interfaces[i]);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < cfg->n_interfaces; i++) {
 			const struct moat_iface *o = &old[slots[i]];
@@ -489,7 +496,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		if (old[s].ifindex && !kept)
 			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
 	}
-	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, gen.conns_new, m.conns, m.conn_pending);
+	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, seed_all, &m);
 	if ((ret = pin_all(cfg->pin_dir, &m))) {
 		snprintf(err, errlen, "couldn't pin maps under %s: %s", cfg->pin_dir, strerror(-ret));
 		goto out;
@@ -527,7 +534,7 @@ void moatd_sweep(struct moatd *d)
 	if (moat_pins_open(d->cfg.pin_dir, &p))
 		return;
 	if (moat_pins_lock(&p) == 0) {
-		moatd_sweep_conns(p.conns);
+		moatd_sweep_conns(&p);
 		n_devops = moat_table_sweep(moat_pins_devops(&p));
 		n_ban = moat_table_sweep(moat_pins_ban(&p));
 		if (n_devops > 0 || n_ban > 0) {

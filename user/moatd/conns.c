@@ -14,8 +14,11 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "moatd.h"
+#include "moat/connhash.h"
 #include "lib/log.h"
 #include "lib/socktab.h"
+
+#define SWEEP_GRACE_NS	2000000000ULL
 
 static bool validated(const struct moat_config *cfg, unsigned int port)
 {
@@ -50,9 +53,33 @@ static void sock_key(const struct moat_sock *s, struct moat_flow_key *k)
 struct seed {
 	const struct moat_config *old, *cfg;
 	bool all;
-	int conns, pending;
+	int conns, pending, ok;
+	__u64 key;
 	unsigned int n;
 };
+
+/* The connection's conn_ok slot (shared.h): set to h, or cleared if it holds h. */
+static void ok_slot(int fd, __u64 key, const struct moat_flow_key *k, bool set)
+{
+	__u64 h = moat_conn_hash(key, k), v = 0;
+	__u32 idx = h % MOAT_CONN_SLOTS;
+
+	if (set) {
+		bpf_map_update_elem(fd, &idx, &h, BPF_ANY);
+	} else if (!bpf_map_lookup_elem(fd, &idx, &v) && v == h) {
+		v = 0;
+		bpf_map_update_elem(fd, &idx, &v, BPF_ANY);
+	}
+}
+
+static __u64 meta_conn_key(int meta_fd)
+{
+	struct moat_meta meta = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(meta_fd, &zero, &meta);
+	return meta.conn_key;
+}
 
 static int seed_one(const struct moat_sock *s, void *ctx)
 {
@@ -70,15 +97,19 @@ static int seed_one(const struct moat_sock *s, void *ctx)
 	/* Started under moat: its state is the one that counts. */
 	if (sd->pending >= 0 && !bpf_map_lookup_elem(sd->pending, &k, &pending))
 		return 0;
-	if (!bpf_map_update_elem(sd->conns, &k, &v, BPF_NOEXIST))
+	if (!bpf_map_update_elem(sd->conns, &k, &v, BPF_NOEXIST)) {
+		if (sd->key)
+			ok_slot(sd->ok, sd->key, &k, true);
 		sd->n++;
+	}
 	return 0;
 }
 
 int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cfg, bool all,
-		     int conns_fd, int pending_fd)
+		     const struct moat_pins *m)
 {
-	struct seed sd = { old, cfg, all, conns_fd, pending_fd, 0 };
+	struct seed sd = { old, cfg, all, m->conns, m->conn_pending, m->conn_ok,
+			   meta_conn_key(m->meta), 0 };
 	int ret;
 
 	if (!all && !old)
@@ -120,12 +151,16 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct moat_flow_key));
 }
 
-int moatd_sweep_conns(int conns_fd)
+int moatd_sweep_conns(const struct moat_pins *p)
 {
+	int conns_fd = p->conns;
+	__u64 ckey = meta_conn_key(p->meta);
 	struct moat_flow_key key, *cur = NULL;
 	struct sockset set = {}, dead = {};
 	struct moat_conn_locked v;
-	__u64 start = now_ns();
+	/* A connection enters conns on the client's ACK, just before the
+	 * kernel makes its socket: give that a moment. */
+	__u64 start = now_ns() - SWEEP_GRACE_NS;
 	int ret, gone = 0;
 
 	ret = moat_socktab_foreach(add_sock, &set);
@@ -155,8 +190,11 @@ int moatd_sweep_conns(int conns_fd)
 			continue;
 		dead.n++;
 	}
-	for (size_t i = 0; i < dead.n; i++)
+	for (size_t i = 0; i < dead.n; i++) {
+		if (ckey)	/* first: never a fast path without its entry */
+			ok_slot(p->conn_ok, ckey, &dead.k[i], false);
 		gone += !bpf_map_delete_elem(conns_fd, &dead.k[i]);
+	}
 	ret = gone;
 out:
 	free(set.k);

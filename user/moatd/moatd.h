@@ -68,8 +68,8 @@ void moatd_sweep(struct moatd *d);
  * new), else on those old did not validate. Skips what conn_pending knows.
  */
 int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cfg, bool all,
-		     int conns_fd, int pending_fd);
+		     const struct moat_pins *m);
 /* Removes conns entries whose socket is gone; returns how many, or -errno. */
-int moatd_sweep_conns(int conns_fd);
+int moatd_sweep_conns(const struct moat_pins *p);
 
 #endif /* MOATD_H */
