@@ -485,6 +485,11 @@ static __always_inline int judge_tracked(const struct pkt *p, const struct tcphd
 		return verdict(p, MOAT_V_PASS, pass_reason);
 	if (c->state == MOAT_CONN_BAD)
 		return verdict(p, MOAT_V_DROP, c->reason);
+	/* Urgent data: the kernel takes the marked byte out of the stream,
+	 * so the application would not read what was judged. Before the head
+	 * is confirmed, no segment may mark one. */
+	if (th->urg)
+		return verdict(p, MOAT_V_DROP, not_proto(class));
 	k = head_bytes(p, payload_off, len, bpf_ntohl(th->seq) - c->first_seq, need, seg, &at);
 	if (!k)		/* nothing of the head: before it (keep-alive) or after it */
 		return verdict(p, MOAT_V_PASS, pass_reason);
@@ -602,7 +607,11 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 
 		if (pc->state == MOAT_CONN_OK)
 			return verdict(p, MOAT_V_PASS, pass_reason);
-		if (p->dry || !acks_host(th, pc->srv_isn))
+		if (th->urg)	/* see judge_tracked */
+			return verdict(p, MOAT_V_DROP, not_proto(class));
+		/* Only the exact ACK the host's request socket wants moves it:
+		 * one the kernel refuses is answered with a RST. */
+		if (p->dry || !th->ack || bpf_ntohl(th->ack_seq) != pc->srv_isn + 1)
 			return judge_alone(p, off, len, rel, 1, class, pass_reason);
 		/* The peer saw the host's SYN-ACK: a real connection, out of
 		 * reach of eviction from now on. */
@@ -620,13 +629,19 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 		return judge_tracked(p, th, e, off, len, class, pass_reason);
 	}
 
-	/* No state: a connection moat never saw the host accept is judged as
-	 * a new one (those that predate moat were seeded into conns). */
-	if (!len)
+	/*
+	 * No state: a connection moat never saw the host accept (those that
+	 * predate moat were seeded into conns). Without its first sequence
+	 * number, its bytes cannot be judged where the kernel will put them:
+	 * it fails closed, whatever it carries. moatctl check asks what the
+	 * first bytes of a new connection would get: judged from the start.
+	 */
+	if (p->dry)
+		return judge_alone(p, off, len, 0, 0, class, pass_reason);
+	if (!len && !th->urg)
 		return verdict(p, MOAT_V_PASS, pass_reason);
-	if (!p->dry)
-		conn_event(MOAT_CONN_EV_UNTRACKED);
-	return judge_alone(p, off, len, 0, 0, class, pass_reason);
+	conn_event(MOAT_CONN_EV_UNTRACKED);
+	return verdict(p, MOAT_V_DROP, not_proto(class));
 }
 
 static __always_inline int judge_icmp(struct cursor *c, struct pkt *p)
@@ -819,18 +834,13 @@ static __always_inline void track_inbound(const struct pkt *p, const struct tcph
 			*ok = h;
 		return;
 	}
-	if (!th->rst && ok && *ok == h)
+	/* Nothing ends here: a host RST may answer a packet the kernel
+	 * refused (a bad ACK in SYN_RECV) while the connection lives on.
+	 * moatd's sweep removes entries whose socket is gone; the SYN-ACK of
+	 * a new connection on the tuple resets them. */
+	if (th->rst || !th->ack || (ok && *ok == h))
 		return;		/* confirmed already: nothing to learn */
 	e = bpf_map_lookup_elem(&conns, &key);
-	if (th->rst) {
-		if (ok && *ok == h)
-			*ok = 0;
-		if (e)
-			bpf_map_delete_elem(&conns, &key);
-		return;
-	}
-	if (!th->ack)
-		return;
 	if (e) {
 		if (e->c.state == MOAT_CONN_AWAIT && (__s32)(ack - (e->c.first_seq + need)) >= 0) {
 			bpf_spin_lock(&e->lock);

@@ -32,6 +32,7 @@
 #define TCPF_RST	0x04
 #define TCPF_PSH	0x08
 #define TCPF_ACK	0x10
+#define TCPF_URG	0x20
 
 #define IPV4_MF		0x2000	/* IPv4 frag_off field: more fragments */
 #define IPV4_DF		0x4000

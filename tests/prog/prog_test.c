@@ -109,6 +109,7 @@ struct row {
 
 #define SYN		TCPF_SYN
 #define RST		TCPF_RST
+#define URG		TCPF_URG
 #define ACK		TCPF_ACK
 #define PSH		TCPF_PSH
 #define HBH		IPPROTO_HOPOPTS
@@ -571,8 +572,8 @@ static const struct row rows[] = {
 	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
 	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11))),
 
-	ROW("not_tls: after the host resets a confirmed connection, data is judged as new",
-	  CL4(443, STRANGER4, .seq = FIRST + 11, DATA(HTTP_GET)), DROP(NOT_TLS),
+	ROW("tls: a host RST ends nothing (moatd's sweep does, once the socket is gone)",
+	  CL4(443, STRANGER4, .seq = FIRST + 11, DATA(HTTP_GET)), PASS(TLS),
 	  .pre = PRE(ACCEPTED4(443, STRANGER4),
 	      { STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
 	      HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11),
@@ -590,6 +591,23 @@ static const struct row rows[] = {
 	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN, DATA(HELLO_TLS12)) },
 	      HOST4(443, STRANGER4, SYN | ACK, .seq = SRV_ISN,
 		    .ack = FIRST + sizeof(HELLO_TLS12) - 1))),
+	ROW("attack: a ClientHello as urgent data (the kernel would take a byte out)",
+	  CL4(443, STRANGER4, .seq = FIRST, .flags = ACK | PSH | URG, DATA(HELLO_TLS12)),
+	  DROP(NOT_TLS), .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("attack: an urgent pointer into the head from a pure ACK",
+	  V4(TCP(443, ACK | URG), .seq = CLI_ISN, .ack = SRV_ISN + 1), DROP(NOT_TLS),
+	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("attack: an urgent pointer before the client proved it saw the SYN-ACK",
+	  V4(TCP(443, ACK | URG), .seq = FIRST, .ack = 7), DROP(NOT_TLS),
+	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN) },
+	      HOST4(443, STRANGER4, SYN | ACK, .seq = SRV_ISN, .ack = CLI_ISN + 1))),
+	ROW("attack: a bad ACK in SYN_RECV (the host RSTs it) deletes nothing",
+	  CL4(443, STRANGER4, .seq = FIRST - 11, DATA(HELLO_TLS12 HTTP_GET)), DROP(NOT_TLS),
+	  .pre = PRE({ STEP_XDP, V4(TCP(443, SYN), .seq = CLI_ISN) },
+	      HOST4(443, STRANGER4, SYN | ACK, .seq = SRV_ISN, .ack = CLI_ISN + 1),
+	      { STEP_XDP, V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 2) },
+	      HOST4(443, STRANGER4, RST, .seq = SRV_ISN + 2),
+	      { STEP_XDP, V4(TCP(443, ACK), .seq = FIRST, .ack = SRV_ISN + 1) })),
 	ROW("attack: RST far out of window after the handshake, then HTTP",
 	  CL4(443, STRANGER4, .seq = FIRST, DATA(HTTP_GET)), DROP(NOT_TLS),
 	  .pre = PRE(ACCEPTED4(443, STRANGER4),
@@ -651,8 +669,10 @@ static const struct row rows[] = {
 	ROW("tls: a connection that predates moat (seeded from the socket table) passes",
 	  V4(TCP(443, ACK | PSH), .payload = 100), PASS(TLS),
 	  .pre = PRE({ STEP_SEED, V4(TCP(443, ACK)) })),
-	ROW("tls: a ClientHello with no state passes as a new connection",
-	  V4(TCP(443, ACK | PSH), .seq = 9, DATA(HELLO_TLS12)), PASS(TLS)),
+	ROW("not_tls: a ClientHello with no state drops too (no first byte to judge it at)",
+	  V4(TCP(443, ACK | PSH), .seq = 9, DATA(HELLO_TLS12)), DROP(NOT_TLS)),
+	ROW("not_tls: an urgent pointer with no state drops, even with no data",
+	  V4(TCP(443, ACK | URG), .seq = 9), DROP(NOT_TLS)),
 
 	/* 8. SSH validation (ssh.validate, default on) */
 	ROW("ssh: first payload an SSH-2.0 banner",
@@ -1006,6 +1026,91 @@ static void run_row(struct gen *gen, size_t idx, const char *load_err)
 	report(ok, gen, r->name, diag);
 }
 
+/* Runs a step list for the flood test's connections (ports of their own). */
+static int run_steps(struct gen *gen, const struct step *st, __u32 *retval)
+{
+	struct pkt_buf f;
+
+	for (; st->hook != STEP_END; st++) {
+		int fd = st->hook == STEP_XDP ? gen->xdp_fd : gen->egress_fd;
+
+		if (pkt_build(&st->pkt, &f) || run_frame(fd, &f, retval))
+			return -1;
+	}
+	return 0;
+}
+
+#define FLOOD_N		300000	/* handshakes: more than conn_pending holds */
+#define FLOOD_PORT	61000	/* the two connections the flood must not touch */
+
+/*
+ * Unvalidated state never evicts validated state: FLOOD_N spoofed SYNs
+ * the host answers (SYN-ACKs on egress) fill conn_pending over and over,
+ * and two connections that acknowledged the host's SYN-ACK keep theirs:
+ * one confirmed, one holding 5 bytes of a ClientHello (its continuation
+ * passes only if those 5 bytes are still known).
+ */
+static void flood_test(struct gen *gen)
+{
+	const struct step conns[] = {
+		ACCEPTED(V4, PKT_DST4, 443, STRANGER4),
+		{ STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA(HELLO_TLS12)) },
+		HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1, .ack = FIRST + 11),
+		{ STEP_END },
+	};
+	const struct step partial[] = {
+		ACCEPTED(V4, PKT_DST4, 443, STRANGER4),
+		{ STEP_XDP, CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x06\xb8")) },
+		{ STEP_END },
+	};
+	struct step a[ARRAY_SIZE(conns)], b[ARRAY_SIZE(partial)];
+	struct pkt_spec syn = V4(TCP(443, SYN), .seq = 77), synack = V4(.src = PKT_DST4,
+		TCP(1, SYN | ACK), .sport = 443, .seq = 99, .ack = 78);
+	struct pkt_spec data = CL4(443, STRANGER4, .seq = FIRST + 11, .sport = FLOOD_PORT,
+				   DATA(HTTP_GET));
+	struct pkt_spec rest = CL4(443, STRANGER4, .seq = FIRST + 5, .sport = FLOOD_PORT + 1,
+				   DATA("\x01\x00\x06\xb4\x03\x03" "0123456789"));
+	struct pkt_buf fs, fa, f;
+	__u32 ret = 0, ret2 = 0;
+	bool ok;
+
+	memcpy(a, conns, sizeof(a));
+	memcpy(b, partial, sizeof(b));
+	for (size_t i = 0; i < ARRAY_SIZE(a) - 1; i++) {
+		struct pkt_spec *s = &a[i].pkt;
+
+		*(a[i].hook == STEP_EGRESS ? &s->dport : &s->sport) = FLOOD_PORT;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(b) - 1; i++) {
+		struct pkt_spec *s = &b[i].pkt;
+
+		*(b[i].hook == STEP_EGRESS ? &s->dport : &s->sport) = FLOOD_PORT + 1;
+	}
+	syn.src = synack.dst = "198.19.0.1";
+	ok = !run_steps(gen, a, &ret) && !run_steps(gen, b, &ret) &&
+	     !pkt_build(&syn, &fs) && !pkt_build(&synack, &fa);
+	/* Each handshake from its own source, 198.19.x.y: patched in place. */
+	for (__u32 i = 0; ok && i < FLOOD_N; i++) {
+		__u8 *s = fs.buf + fs.off[PKT_L3] + 12, *d = fa.buf + fa.off[PKT_L3] + 16;
+		__u16 port = htons(1024 + i % 60000);
+
+		s[2] = d[2] = i >> 8;
+		s[3] = d[3] = i;
+		memcpy(fs.buf + fs.off[PKT_L4], &port, 2);
+		memcpy(fa.buf + fa.off[PKT_L4] + 2, &port, 2);
+		ok = !run_frame(gen->xdp_fd, &fs, &ret) && !run_frame(gen->egress_fd, &fa, &ret);
+	}
+	ok = ok && !pkt_build(&data, &f) && !run_frame(gen->xdp_fd, &f, &ret) &&
+	     !pkt_build(&rest, &f) && !run_frame(gen->xdp_fd, &f, &ret2);
+	test_no++;
+	printf("%s %d - %s: after %d spoofed handshakes, a confirmed connection passes (%s) and "
+	       "one holding 5 head bytes continues (%s)\n", ok && ret == XDP_PASS &&
+	       ret2 == XDP_PASS ? "ok" : "not ok", test_no, gen->label, FLOOD_N,
+	       action_name(ret), action_name(ret2));
+	if (!(ok && ret == XDP_PASS && ret2 == XDP_PASS))
+		failures++;
+}
+
 /* Reasons no enforce row expects: a hint for whoever extends the program. */
 static void note_uncovered(const struct row *t, size_t n)
 {
@@ -1046,7 +1151,7 @@ int main(void)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(gens); i++)
 		total += gens[i].n_rows;
-	printf("1..%zu\n", total);
+	printf("1..%zu\n", total + 1);	/* + flood_test */
 
 	for (size_t i = 0; i < ARRAY_SIZE(gens); i++) {
 		struct gen *gen = &gens[i];
@@ -1057,6 +1162,8 @@ int main(void)
 			fprintf(stderr, "Error: %s generation: %s\n", gen->label, err);
 		for (size_t r = 0; r < gen->n_rows; r++)
 			run_row(gen, r, ret ? err : NULL);
+		if (i == 0 && !ret)
+			flood_test(gen);
 		moat_gen_destroy(&gen->g);
 	}
 	note_uncovered(rows, ARRAY_SIZE(rows));
