@@ -182,7 +182,7 @@ _Static_assert(sizeof(struct moat_syn_data) == 20, "moat_syn_data size");
 /* Pressure on the connection tables (per-CPU array, index = event). */
 enum moat_conn_event {
 	MOAT_CONN_EV_TABLE_FULL = 0,	/* conns full: the connection stays in conn_pending */
-	MOAT_CONN_EV_UNTRACKED = 1,	/* payload with no state: judged as a new connection */
+	MOAT_CONN_EV_UNTRACKED = 1,	/* payload with no state: dropped */
 	MOAT_CONN_EV_NR
 };
 

@@ -280,7 +280,7 @@ int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
 	put_gauge(out, "moat_conns_max", "Capacity of the connection table.", MOAT_MAX_CONNS);
 	put_family(out, "moat_conn_events_total", "counter",
 		   "Pressure on the connection tables: table_full (a connection could not get an "
-		   "unevictable entry), untracked (payload with no state, judged as a new connection).");
+		   "unevictable entry), untracked (payload with no state, dropped).");
 	fprintf(out, "moat_conn_events_total{event=\"table_full\"} %" PRIu64 "\n",
 		s->conn_events[MOAT_CONN_EV_TABLE_FULL]);
 	fprintf(out, "moat_conn_events_total{event=\"untracked\"} %" PRIu64 "\n",
