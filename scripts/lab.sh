@@ -303,8 +303,8 @@ lab_nginx() {
 	    ssl_certificate_key $d/key.pem;
 	    ssl_protocols TLSv1.2 TLSv1.3;
 	    server {
-	        listen 443 ssl http2;
-	        listen [::]:443 ssl http2;
+	        listen 443 ssl http2 fastopen=64;
+	        listen [::]:443 ssl http2 fastopen=64;
 	        listen 80;
 	        listen [::]:80;
 	        listen 8080;

@@ -60,6 +60,38 @@ st_conns_swept() {
 	[ -n "$n" ] && [ "$n" -le "$socks" ]
 }
 
+# A TcpExt counter of NS (/proc/net/netstat is per namespace).
+st_tcpext() { # NS NAME
+	lab_in "$1" awk -v n="$2" '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else
+		for (i = 2; i <= NF; i++) if (k[i] == n) print $i }' /proc/net/netstat
+}
+# curl with TCP Fast Open gets the page, twice (the first fetches a cookie).
+st_tfo_curl() { # ADDR
+	local url i
+	url="https://$(st_url_host "$1")/"
+	for i in 1 2; do
+		st_body_is "$LAB_BODY" cli --tcp-fastopen -k "$url" || return 1
+	done
+}
+# The server took the ClientHello from a SYN: TCPFastOpenPassive grew.
+st_tfo_taken() { # BEFORE
+	local n; n=$(st_tcpext gw TCPFastOpenPassive)
+	echo "TCPFastOpenPassive $1 -> $n"
+	[ "${n:-0}" -gt "$1" ]
+}
+# With gw advertising a tiny MSS, every ClientHello spans many segments.
+st_small_mss() { # on|off
+	local r4 r6
+	r4="198.18.1.0/24 dev gwc0 proto kernel scope link src $GW4_CLI"
+	r6="2001:db8:1::/64 dev gwc0 proto kernel metric 256"
+	if [ "$1" = on ]; then
+		ip -n "$LAB-gw" route change $r4 advmss 64 &&
+			ip -n "$LAB-gw" -6 route change $r6 advmss 64
+	else
+		ip -n "$LAB-gw" route change $r4 && ip -n "$LAB-gw" -6 route change $r6
+	fi
+}
+
 st_url_host() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
 st_fam() { [[ $1 == *:* ]] && echo v6 || echo v4; }
 
@@ -722,6 +754,37 @@ main() {
 		eval 'st_config enforce && lab_moatd_reload && st_status_mode enforce'
 	check "lockout_guard: a connection moat already cut (not_ssh) does not block a reload" \
 		st_guard_ignores_cut
+
+	# --- 10. real clients: Fast Open with the server's TFO on and off, small MSS -------
+	s0=$(st_stats)
+	tfo0=$(st_tcpext gw TCPFastOpenPassive)
+	lab_in gw sysctl -qw net.ipv4.tcp_fastopen=3
+	lab_in cli sysctl -qw net.ipv4.tcp_fastopen=1
+	for a in "$GW4_CLI" "$GW6_CLI"; do
+		check "$(st_fam "$a"): TFO on at the server: curl --tcp-fastopen gets the page twice" \
+			st_tfo_curl "$a"
+	done
+	check "  the server took ClientHellos from SYNs (TCPFastOpenPassive grew)" \
+		st_tfo_taken "${tfo0:-0}"
+	# Client data in the SYN without a cookie; the server ignores it and the
+	# client sends it again after the handshake.
+	lab_in gw sysctl -qw net.ipv4.tcp_fastopen=1
+	lab_in cli sysctl -qw net.ipv4.tcp_fastopen=5
+	for a in "$GW4_CLI" "$GW6_CLI"; do
+		check "$(st_fam "$a"): TFO off at the server: the ClientHello in the SYN is sent again, page" \
+			st_tfo_curl "$a"
+	done
+	lab_in cli sysctl -qw net.ipv4.tcp_fastopen=1
+	check "gw advertises MSS 64: every ClientHello spans several segments" st_small_mss on
+	for a in "$GW4_CLI" "$GW6_CLI"; do
+		check "$(st_fam "$a"): curl -k https://$a/ over 64-byte segments gets the page" \
+			st_body_is "$LAB_BODY" cli -k "https://$(st_url_host "$a")/"
+		check "$(st_fam "$a"): openssl s_client -tls1_3 over 64-byte segments" \
+			st_s_client cli "$a" tls1_3 "$ST_TLS13_PORT"
+	done
+	check "  MSS back to normal" st_small_mss off
+	check "  real clients: drop not_tls did not grow" st_same "$s0" gwc0 drop not_tls
+	check "  real clients: drop tls_version did not grow" st_same "$s0" gwc0 drop tls_version
 
 	# --- 9. the connection table follows the host's sockets ------------------------------
 	check "conns: entries of closed connections swept (moat_conns <= the host's sockets)" \
