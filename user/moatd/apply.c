@@ -404,6 +404,12 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		goto out;
 	moat_gen_maps(&gen, &m);
 	seed_all = gen.conns_new;
+	/* Bans kept across an upgrade whose filter layout changed: every one
+	 * back in the new filter before the program can look. */
+	if (gen.ban_filter_new && (ret = moat_table_refilter(moat_pins_ban(&m)))) {
+		snprintf(err, errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
+		goto out;
+	}
 	if (prev.devops >= 0) {
 		/* Runtime entries carry over from the generation in force. */
 		struct moat_table to = moat_pins_devops(&m);
