@@ -280,6 +280,14 @@ int moat_parse_time(const char *s, time_t *out)
 	return 0;
 }
 
+int moat_expiry_after(time_t now, uint64_t ttl, time_t *out)
+{
+	if (now < 0 || now > MOAT_TIME_MAX || ttl > (uint64_t)(MOAT_TIME_MAX - now))
+		return -ERANGE;
+	*out = now + (time_t)ttl;
+	return 0;
+}
+
 int moat_parse_tls_version(const char *s, uint16_t *out)
 {
 	static const char *const names[] = { "1.0", "1.1", "1.2", "1.3" };

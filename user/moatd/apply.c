@@ -407,19 +407,9 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			goto out;
 		}
 	} else if (fresh) {
-		char serr[MOAT_ERR_LEN];
-
-		/* After a reboot: what moatctl and the inspector added before. */
-		if (moat_state_load(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m),
-				    serr, sizeof(serr))) {
-			char from[PATH_MAX], to[PATH_MAX + 32];
-
-			/* Set it aside rather than overwrite it at the next save. */
-			snprintf(from, sizeof(from), "%s/%s", cfg->state_dir, MOAT_STATE_FILE);
-			snprintf(to, sizeof(to), "%s.corrupt-%ld", from, (long)time(NULL));
-			rename(from, to);
-			moat_err("%s; runtime entries not restored, file kept as %s", serr, to);
-		}
+		/* After a reboot: what moatctl and the inspector added before. A
+		 * damaged file is logged and set aside; the config loads anyway. */
+		moat_state_restore(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m));
 	}
 
 	old_fd = -1;
