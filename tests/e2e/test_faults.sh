@@ -61,6 +61,57 @@ rewritten_clean() {
 		(.ban | length) == 1 and .ban[0].cidr == "198.18.99.0/24"' "$f" >/dev/null
 }
 
+# --- 2. one moatd per pin dir -------------------------------------------------
+
+link_ids() { # the bpf_link ids pinned for both interfaces
+	local dev
+	for dev in gwc0 gwd0; do
+		lab_in gw bpftool -j link show pinned "$LAB_PIN/link_$dev" | jq -r .id || return 1
+	done
+}
+
+second_moatd_refused() { # FIRST-PID
+	local rc
+	lab_in gw env -u NOTIFY_SOCKET timeout 20 "$LAB_BUILD/moatd" -c "$CONF" >"$LAB_DIR/second.log" 2>&1
+	rc=$?
+	cat "$LAB_DIR/second.log"
+	[ $rc -eq 1 ] || { echo "exit $rc, want 1"; return 1; }
+	grep -qF "pin_dir $LAB_PIN is in use by moatd pid $1: one moatd per pin_dir" "$LAB_DIR/second.log"
+}
+
+# --- 6. expiries past 2262 ------------------------------------------------------
+
+ttl_refused() { # TTL
+	local rc
+	lab_moatctl ban add 198.18.97.0/24 --ttl "$1"
+	rc=$?
+	[ $rc -eq 2 ] || { echo "exit $rc, want 2"; return 1; }
+	! ban_has 198.18.97.0/24
+}
+
+# A far expiry that is accepted is in force, listed and saved.
+far_ttl_in_force() {
+	local want listed saved verdict
+	want=$(( $(date +%s) + 12000 * 7 * 86400 ))
+	lab_moatctl devops add "$CLI4" --name far --ttl 12000w || return 1
+	listed=$(lab_moatctl --json devops list | jq -r --arg c "$CLI4" '.[] | select(.cidr == $c) | .expires')
+	saved=$(jq -r --arg c "$CLI4" '.devops[] | select(.cidr == $c) | .expires' "$STATE/runtime.json")
+	verdict=$(lab_moatctl --json check --from "$CLI4" --to "$GW4_CLI" --dport 22 | jq -r '.verdict + " " + .reason')
+	echo "listed: $listed; saved: $saved (want ~$want); check: $verdict"
+	[[ $listed == 225[0-9]-* ]] && [ -n "$saved" ] &&
+		[ "$saved" -ge $((want - 5)) ] && [ "$saved" -le $((want + 5)) ] &&
+		[ "$verdict" = "pass ssh" ]
+}
+
+# --- 7. unload on a wrong --pin-dir ---------------------------------------------
+
+unload_refused() { # DIR REASON
+	local rc
+	lab_in gw "$LAB_BUILD/moatctl" --pin-dir "$1" unload
+	rc=$?
+	[ $rc -eq 1 ] || { echo "exit $rc, want 1"; return 1; }
+}
+
 main() {
 	tap_lab_start m8 jq curl socat nsenter
 	STATE=$LAB_DIR/state
@@ -78,8 +129,40 @@ main() {
 		moatd_log_has "runtime.json: ban[1].cidr: '198.18.98.1/33': prefix length above 32; entry skipped"
 	check "damaged runtime.json: set aside as runtime.json.bad-<time>, unchanged" damaged_file_set_aside
 	check "damaged runtime.json: rewritten from what was restored, mode 0600" rewritten_clean
+
+	# 2. A second moatd on the same pin dir refuses and names the first.
+	local first=$LAB_MOATD_PID links
+	links=$(link_ids)
+	check "second moatd on the same pin_dir: exit 1, names the first's pid" \
+		second_moatd_refused "$first"
+	check "second moatd: the first still runs, its links untouched" \
+		eval 'moatd_alive && [ "$(link_ids)" = "$links" ] && lab_moatctl status >/dev/null'
+	check "unload while moatd runs: refused (exit 1), moat still attached" \
+		eval 'unload_refused "$LAB_PIN" && [ "$(link_ids)" = "$links" ]'
+	kill -KILL "$first"
+	wait "$first" 2>/dev/null
+	check "after kill -9 of the first, a new moatd starts" lab_moatd "$CONF"
+
+	# 6. Expiries moat cannot represent are refused; a far one it can is in force.
+	check "ban add --ttl 30000w (ends in 2601): exit 2, not added" ttl_refused 30000w
+	check "ban add --ttl 100000d (ends in 2300): exit 2, not added" ttl_refused 100000d
+	check "devops add --ttl 12000w (ends in 2256): listed, saved, in force" far_ttl_in_force
 	stop_moatd
-	lab_moatctl unload >/dev/null
+	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
+
+	# 7. unload refuses what is not moat's pin dir, and removes only moat's pins.
+	mkdir -p "$LAB_DIR/notbpf" && echo "interfaces: [eth0]" >"$LAB_DIR/notbpf/moat.yaml"
+	check "unload --pin-dir on a folder not on bpffs: exit 1, nothing removed" \
+		eval 'unload_refused "$LAB_DIR/notbpf" && [ -s "$LAB_DIR/notbpf/moat.yaml" ]'
+	mkdir -p "$LAB_PIN/foreign" && ln -s /nowhere "$LAB_PIN/foreign/keep" && ln -s /nowhere "$LAB_PIN/keep"
+	check "unload --pin-dir on bpffs without a moat meta: exit 1, nothing removed" \
+		eval 'unload_refused "$LAB_PIN/foreign" && [ -L "$LAB_PIN/foreign/keep" ]'
+	check "unload of moat's pin dir holding foreign entries: exit 0" lab_moatctl unload
+	check "unload: XDP detached from gwc0 and gwd0" \
+		eval '! lab_in gw ip link show gwc0 | grep -q xdp && ! lab_in gw ip link show gwd0 | grep -q xdp'
+	check "unload: moat's pins gone, the foreign entries kept" \
+		eval '[ "$(ls "$LAB_PIN" | tr "\n" " ")" = "foreign keep " ] || { ls -la "$LAB_PIN"; false; }'
+	rm -rf "${LAB_PIN:?}/foreign" "$LAB_PIN/keep" && rmdir "$LAB_PIN"
 
 	tap_lab_down
 	echo "1..$T"

@@ -628,6 +628,17 @@ static const struct bad bad_cases[] = {
 	  "ssh.devops[0].expires: '2026-12-31' is not an RFC 3339 time" },
 	{ "devops: expires Feb 30", IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 2026-02-30T00:00:00Z }] }\n",
 	  "2:46", "ssh.devops[0].expires: '2026-02-30T00:00:00Z' is not an RFC 3339 time" },
+	/* past 2262 boot-time nanoseconds wrap: refused, never loaded already expired */
+	{ "devops: expires 9999", IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 9999-12-31T23:59:59Z }] }\n",
+	  "2:46", "ssh.devops[0].expires: '9999-12-31T23:59:59Z' is after 2262-04-11T23:47:16Z, "
+	  "the latest expiry moat can represent; omit expires for never" },
+	{ "devops: expires a second after the 2262 edge",
+	  IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 2262-04-11T23:47:17Z }] }\n",
+	  "2:46", "ssh.devops[0].expires: '2262-04-11T23:47:17Z' is after" },
+	{ "ban ttl: 30000w", IFACES "inspector: { ban: { ttl: 30000w } }\n", "2:26",
+	  "inspector.ban.ttl: duration '30000w' ends after 2262-04-11T23:47:16Z, the latest time moat can represent" },
+	{ "ban ttl: 100000d", IFACES "inspector: { ban: { ttl: 100000d } }\n", "2:26",
+	  "inspector.ban.ttl: duration '100000d' ends after" },
 	{ "devops: not a list", IFACES "ssh: { devops: { cidr: 10.0.0.0/8 } }\n", "2:16",
 	  "ssh.devops: expected a list, got a mapping" },
 	/* ethertypes */

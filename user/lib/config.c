@@ -429,10 +429,18 @@ static int get_duration(struct ctx *c, const yaml_node_t *n, void *dst)
 {
 	const char *s = scalar(c, n, "a duration");
 
+	uint64_t *ttl = dst;
+	time_t until;
+
 	if (!s)
 		return -EINVAL;
-	if (!moat_parse_duration(s, dst))
+	if (!moat_parse_duration(s, ttl)) {
+		/* a ban for that long must still be representable when it starts */
+		if (moat_expiry_after(time(NULL), *ttl, &until))
+			return fail(c, n, "duration '%s' ends after " MOAT_TIME_MAX_TEXT
+				    ", the latest time moat can represent", show(c, s));
 		return 0;
+	}
 	if (moat_parse_uint(s, UINT64_MAX, &(uint64_t){ 0 }) != -EINVAL)
 		return fail(c, n, "duration '%s' needs a unit: s, m, h, d or w (e.g. 10m)",
 			    show(c, s));
@@ -863,6 +871,12 @@ static int get_devops_entry(struct ctx *c, const yaml_node_t *n, struct moat_dev
 		/* 0 means "never": a time that early is a mistake, not a wish */
 		if (d->expires <= 0)
 			return fail(c, v[K_EXPIRES], "'%s' is before 1970", show(c, s));
+		/* past 2262 the boot-time nanoseconds would wrap: refused, never
+		 * loaded already expired */
+		if (d->expires > MOAT_TIME_MAX)
+			return fail(c, v[K_EXPIRES], "'%s' is after " MOAT_TIME_MAX_TEXT
+				    ", the latest expiry moat can represent; omit expires "
+				    "for never", show(c, s));
 		path_pop(c, old);
 	}
 	return 0;

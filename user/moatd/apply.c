@@ -29,7 +29,7 @@ static bool on_bpffs(const char *path)
 }
 
 /* pin_dir must sit on bpffs; mount it at /sys/fs/bpf where systemd didn't. */
-static int prepare_pin_dir(const char *dir, char *err, size_t errlen)
+int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 {
 	char parent[PATH_MAX], *slash;
 
@@ -355,7 +355,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			 sizeof(meta.state_dir) - 1);
 		return -ENAMETOOLONG;
 	}
-	if ((ret = prepare_pin_dir(cfg->pin_dir, err, errlen)))
+	if ((ret = moatd_prepare_pin_dir(cfg->pin_dir, err, errlen)))
 		return ret;
 	open_pinned(cfg->pin_dir, &prev);
 	if ((ret = moat_pins_lock(&prev))) {

@@ -282,8 +282,9 @@ int main(int argc, char **argv)
 	const char *check = NULL;
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg;
+	int c, ret, daemon_fd = -1;
+	pid_t holder;
 	sigset_t set;
-	int c, ret;
 
 	moat_prog = "moatd";
 	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
@@ -324,9 +325,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	/* One moatd per pin_dir: a second would swap links under the first. */
+	if (moatd_prepare_pin_dir(d.cfg.pin_dir, err, sizeof(err))) {
+		moat_err("%s", err);
+		moat_config_free(&d.cfg);
+		return 1;
+	}
+	ret = moat_daemon_lock(d.cfg.pin_dir, &daemon_fd, &holder);
+	if (ret) {
+		if (ret != -EBUSY)
+			moat_err("couldn't lock %s/%s: %s", d.cfg.pin_dir, MOAT_DAEMON_LOCK,
+				 strerror(-ret));
+		else if (holder)
+			moat_err("pin_dir %s is in use by moatd pid %d: one moatd per pin_dir",
+				 d.cfg.pin_dir, (int)holder);
+		else
+			moat_err("pin_dir %s is in use by another moatd, still starting: "
+				 "one moatd per pin_dir", d.cfg.pin_dir);
+		moat_config_free(&d.cfg);
+		return 1;
+	}
 	ret = moatd_apply(&d, &d.cfg, err, sizeof(err));
 	if (ret) {
 		moat_err("%s", err);
+		moat_daemon_unlock(d.cfg.pin_dir, daemon_fd);
 		rmdir(d.cfg.pin_dir);	/* only if we left it empty */
 		moat_config_free(&d.cfg);
 		return 1;
@@ -348,6 +370,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&d.lock);
 	if (d.have_rollback)
 		moat_config_free(&d.rollback);
+	moat_daemon_unlock(d.cfg.pin_dir, daemon_fd);
 	moat_config_free(&d.cfg);
 	return ret;
 }

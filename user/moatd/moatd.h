@@ -39,6 +39,9 @@ struct moatd {
 	char http_listen[128];
 };
 
+/* Creates pin_dir on bpffs (mounting /sys/fs/bpf if needed); err says why not. */
+int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen);
+
 /* Publishes cfg, reload outcome and flow count for the HTTP thread. */
 void moatd_publish(struct moatd *d);
 /* Starts or restarts /metrics and /healthz on cfg.metrics.listen. */
