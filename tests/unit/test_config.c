@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -708,9 +709,88 @@ static void test_bad(void **state)
 	assert_null(cfg.inspector.ban_exempt);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Issue 8, item 11: 200k levels (400 KB) kept libyaml busy for 68 s. */
+static void test_deep_nesting(void **state)
+{
+	static const char *const opens[] = { "[", "{a: " };
+	size_t depth = 200000;
+
+	for (size_t k = 0; k < ARRAY_SIZE(opens); k++) {
+		size_t olen = strlen(opens[k]), n = 0;
+		char *yaml = malloc(16 + depth * (olen + 1)), err[MOAT_ERR_LEN];
+		struct moat_config cfg;
+		struct timespec t0;
+		char want[64];
+
+		assert_non_null(yaml);
+		n += sprintf(yaml, "interfaces: ");
+		for (size_t i = 0; i < depth; i++, n += olen)
+			memcpy(yaml + n, opens[k], olen);
+		memset(yaml + n, k ? '}' : ']', depth);
+		n += depth;
+		yaml[n] = '\0';
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(parse(yaml, &cfg, err), -EINVAL);
+		if (seconds_since(&t0) > 0.1)
+			fail_msg("took %.3f s to refuse", seconds_since(&t0));
+		/* the 33rd opening bracket, on line 1 */
+		snprintf(want, sizeof(want), "moat.yaml:1:%zu: nesting deeper than 32 levels",
+			 13 + 32 * olen);
+		if (strncmp(err, want, strlen(want)))
+			fail_msg("got '%s', want '%s...'", err, want);
+		free(yaml);
+	}
+}
+
+/* Brackets in comments and quoted scalars are not nesting; 32 levels are fine. */
+static void test_nesting_not_counted(void **state)
+{
+	char yaml[512], err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+	int n;
+
+	n = sprintf(yaml, "interfaces: [eth0] # %s\n"
+		    "ssh: { devops: [{ cidr: 10.0.0.0/8, name: \"%s\" }, "
+		    "{ cidr: 10.1.0.0/16, name: '%s' }] }\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+		    "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+	assert_true(n > 0);
+	parse_ok(yaml, &cfg);
+	assert_int_equal(cfg.ssh.n_devops, 2);
+	assert_string_equal(cfg.ssh.devops[0].name, "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{");
+	moat_config_free(&cfg);
+
+	/* 32 levels reach the schema (and fail there), 33 do not */
+	n = sprintf(yaml, "deny: %.32s%.32s\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+	assert_int_equal(parse(yaml, &cfg, err), -EINVAL);
+	assert_null(strstr(err, "nesting"));
+}
+
+/* The size limit is checked before a byte is read. */
+static void test_size_limit(void **state)
+{
+	char err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+
+	assert_int_equal(moat_config_parse("moat.yaml", IFACES, (256U << 20) + 1, &cfg, err,
+					   sizeof(err)), -EFBIG);
+	assert_string_equal(err, "moat.yaml: 268435457 bytes, more than the 256 MiB a config may hold");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_nesting_not_counted),
+		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_all_keys_block),
 		cmocka_unit_test(test_all_keys_flow),
