@@ -103,6 +103,76 @@ far_ttl_in_force() {
 		[ "$verdict" = "pass ssh" ]
 }
 
+# --- 12. slow HTTP clients ------------------------------------------------------
+
+# N connections to moatd's endpoint, each sending its request one header line
+# every 2 s, never finishing it; a connection the server closes is counted
+# (with how long it lived) and opened again at once. STATUS: "open cut maxlife".
+SLOW_PY='
+import socket, sys, time, selectors
+host, port, n, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sel = selectors.DefaultSelector()
+born, cut, maxlife = {}, 0, 0.0
+def connect():
+    s = socket.create_connection((host, port))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+    born[s] = time.monotonic()
+for _ in range(n):
+    connect()
+last = time.monotonic()
+while True:
+    for key, _ in sel.select(timeout=0.2):
+        s = key.fileobj
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        if data:
+            continue
+        sel.unregister(s)
+        s.close()
+        cut += 1
+        maxlife = max(maxlife, time.monotonic() - born.pop(s))
+        connect()
+    if time.monotonic() - last >= 2:
+        last = time.monotonic()
+        for s in list(born):
+            try:
+                s.send(b"X-Slow: 1\r\n")
+            except OSError:
+                pass
+    with open(status + ".tmp", "w") as f:
+        f.write("%d %d %.1f\n" % (len(born), cut, maxlife))
+    import os; os.replace(status + ".tmp", status)
+'
+
+slow_status() { cat "$LAB_DIR/slow.status" 2>/dev/null; }
+slow_open() { local o; read -r o _ < <(slow_status) && [ "${o:-0}" -ge "$1" ]; }
+
+# /healthz and /metrics answer within 2 s, every time, for 12 s.
+endpoints_answer() {
+	local i code failed=0
+	for i in $(seq 12); do
+		code=$(lab_in gw curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$METRICS/healthz")
+		[ "$code" = 200 ] || { echo "healthz try $i: ${code:-no answer}"; failed=$((failed + 1)); }
+		code=$(lab_in gw curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$METRICS/metrics")
+		[ "$code" = 200 ] || { echo "metrics try $i: ${code:-no answer}"; failed=$((failed + 1)); }
+		sleep 1	# pacing between tries, not a wait for readiness
+	done
+	echo "slow clients (open cut maxlife): $(slow_status)"
+	[ $failed -eq 0 ]
+}
+
+# Each slow connection was cut at its deadline (5 s), which activity did not extend.
+slow_clients_cut() {
+	local open cut maxlife
+	read -r open cut maxlife < <(slow_status) || return 1
+	echo "open $open, cut $cut, longest $maxlife s"
+	[ "$cut" -ge 40 ] && awk -v m="$maxlife" 'BEGIN { exit !(m >= 4.5 && m <= 7) }'
+}
+
 # --- 7. unload on a wrong --pin-dir ---------------------------------------------
 
 unload_refused() { # DIR REASON
@@ -147,6 +217,14 @@ main() {
 	check "ban add --ttl 30000w (ends in 2601): exit 2, not added" ttl_refused 30000w
 	check "ban add --ttl 100000d (ends in 2300): exit 2, not added" ttl_refused 100000d
 	check "devops add --ttl 12000w (ends in 2256): listed, saved, in force" far_ttl_in_force
+
+	# 12. Slow clients do not keep /metrics and /healthz unreachable.
+	lab_spawn gw slow /usr/bin/python3 -c "$SLOW_PY" 127.0.0.1 9477 40 "$LAB_DIR/slow.status"
+	local slow=$LAB_LAST_PID
+	check "40 slow HTTP clients connected to moatd's endpoint" lab_wait 10 slow_open 40
+	check "with 40 slow clients: /healthz and /metrics answer within 2 s, 12 times" endpoints_answer
+	check "slow clients are cut at their 5 s deadline though they keep sending" slow_clients_cut
+	lab_stop "$slow"
 	stop_moatd
 	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
 
