@@ -173,6 +173,20 @@ slow_clients_cut() {
 	[ "$cut" -ge 40 ] && awk -v m="$maxlife" 'BEGIN { exit !(m >= 4.5 && m <= 7) }'
 }
 
+# --- 15. a reload onto a busy metrics port ---------------------------------------
+
+answers_on() { # PORT
+	[ "$(lab_in gw curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/healthz")" = 200 ]
+}
+listening_on() { [ -n "$(lab_in gw ss -Hltn "sport = :$1")" ]; }
+
+reload_refused() {
+	local rc
+	lab_moatctl reload
+	rc=$?
+	[ $rc -eq 1 ] || { echo "exit $rc, want 1"; return 1; }
+}
+
 # --- 7. unload on a wrong --pin-dir ---------------------------------------------
 
 unload_refused() { # DIR REASON
@@ -225,6 +239,25 @@ main() {
 	check "with 40 slow clients: /healthz and /metrics answer within 2 s, 12 times" endpoints_answer
 	check "slow clients are cut at their 5 s deadline though they keep sending" slow_clients_cut
 	lab_stop "$slow"
+
+	# 15. A reload onto a busy metrics port is refused; the old listener stays.
+	lab_spawn gw busy socat TCP-LISTEN:9478,bind=127.0.0.1,reuseaddr,fork /dev/null
+	local busy=$LAB_LAST_PID
+	check "something else listens on 127.0.0.1:9478" lab_wait 10 listening_on 9478
+	lab_write_config "$CONF" 'metrics: { listen: "127.0.0.1:9478" }'
+	check "reload onto the busy port: moatctl reload exit 1" reload_refused
+	check "busy port: the log says why" \
+		moatd_log_has "metrics.listen: couldn't listen on '127.0.0.1:9478': Address already in use"
+	check "busy port: /healthz still answers on 9477" answers_on 9477
+	lab_stop "$busy"
+	lab_write_config "$CONF" 'metrics: { listen: "127.0.0.1:9479" }'
+	check "reload onto a free port: exit 0, served on 9479, 9477 closed" \
+		eval 'lab_moatctl reload && answers_on 9479 && ! listening_on 9477'
+	lab_write_config "$CONF" 'metrics: { listen: "0.0.0.0:9479" }'
+	check "reload to every address on the same port: served on 0.0.0.0:9479" \
+		eval 'lab_moatctl reload && answers_on 9479 && lab_in gw ss -Hltn "sport = :9479" | grep -q "0.0.0.0:9479"'
+	lab_write_config "$CONF"
+	check "reload back to 127.0.0.1:9477" eval 'lab_moatctl reload && answers_on 9477 && ! listening_on 9479'
 	stop_moatd
 	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
 

@@ -175,6 +175,7 @@ static void check_rollback(struct moatd *d)
 
 static void reload(struct moatd *d)
 {
+	struct moat_http *next = NULL;
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg, old;
 
@@ -191,9 +192,19 @@ static void reload(struct moatd *d)
 		moat_config_free(&cfg);
 		goto failed;
 	}
+	/* The new address is bound before anything changes, the old one
+	 * still serving: a busy port refuses the reload, never the metrics. */
+	if (moatd_serve_prepare(d, &cfg, &next, err, sizeof(err))) {
+		moat_err("metrics.listen: %s", err);
+		moat_err("reload refused; the policy in force is unchanged, metrics stay on %s",
+			 d->http_listen[0] ? d->http_listen : "(none)");
+		moat_config_free(&cfg);
+		goto failed;
+	}
 	if (moatd_apply(d, &cfg, err, sizeof(err))) {
 		moat_err("%s", err);
 		moat_err("reload refused; the policy in force is unchanged");
+		moat_http_stop(next);
 		moat_config_free(&cfg);
 		goto failed;
 	}
@@ -203,8 +214,9 @@ static void reload(struct moatd *d)
 	d->reload_ok = true;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
-	if (moatd_serve(d, err, sizeof(err)))
-		moat_err("metrics: couldn't serve on %s: %s", d->cfg.metrics.listen, err);
+	if (moatd_serve(d, next, err, sizeof(err)))
+		moat_err("metrics: couldn't move to %s: %s; still serving on %s", d->cfg.metrics.listen,
+			 err, d->http_listen[0] ? d->http_listen : "(none)");
 	meta_edit(&d->cfg, count_reload, NULL, NULL);	/* moatctl reload waits for it */
 	sd_notify_msg("READY=1");
 	return;
@@ -359,7 +371,7 @@ int main(int argc, char **argv)
 	moatd_publish(&d);
 	/* Enforcement is in place either way; without metrics it still runs,
 	 * and /healthz being unreachable is itself the alert. */
-	if (moatd_serve(&d, err, sizeof(err)))
+	if (moatd_serve(&d, NULL, err, sizeof(err)))
 		moat_err("metrics: couldn't serve on %s: %s", d.cfg.metrics.listen, err);
 	sd_notify_msg("READY=1");
 

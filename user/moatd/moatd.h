@@ -44,8 +44,20 @@ int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen);
 
 /* Publishes cfg, reload outcome and flow count for the HTTP thread. */
 void moatd_publish(struct moatd *d);
-/* Starts or restarts /metrics and /healthz on cfg.metrics.listen. */
-int moatd_serve(struct moatd *d, char *err, size_t errlen);
+/*
+ * Binds cfg's metrics.listen ahead of a reload, while the old listener
+ * still serves: *next is the new server, or NULL when there is nothing to
+ * bind now (same address, or the same port that the old one holds).
+ * -EADDRNOTAVAIL with err when the address cannot be had.
+ */
+int moatd_serve_prepare(struct moatd *d, const struct moat_config *cfg, struct moat_http **next,
+			char *err, size_t errlen);
+/*
+ * Serves /metrics and /healthz on d->cfg.metrics.listen: installs next
+ * (from moatd_serve_prepare) or binds it now. On failure the old listener
+ * keeps serving.
+ */
+int moatd_serve(struct moatd *d, struct moat_http *next, char *err, size_t errlen);
 
 /*
  * Makes cfg the enforced policy: loads a new generation next to the running
