@@ -58,16 +58,24 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, 
 	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* Maps already pinned (a previous moatd), fd -1 where not. */
-static void open_pinned(const char *dir, struct moat_pins *p)
+/*
+ * Takes the pin-dir lock, then opens the maps already pinned (a previous
+ * moatd), fd -1 where not. In that order: maps opened before the lock may
+ * be a generation that moatctl no longer writes to.
+ */
+static int open_pinned(const char *dir, struct moat_pins *p)
 {
 	char path[PATH_MAX];
+	int err;
 
 	moat_pins_init(p, dir);
+	if ((err = moat_pins_lock(p)))
+		return err;
 	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
 		pin_path(path, sizeof(path), dir, "", moat_pin_maps[i].name);
 		*moat_pin_fd(p, &moat_pin_maps[i]) = bpf_obj_get(path);
 	}
+	return 0;
 }
 
 /* Slot of each configured interface: its old slot by name, else a free one. */
@@ -357,8 +365,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	}
 	if ((ret = moatd_prepare_pin_dir(cfg->pin_dir, err, errlen)))
 		return ret;
-	open_pinned(cfg->pin_dir, &prev);
-	if ((ret = moat_pins_lock(&prev))) {
+	if ((ret = open_pinned(cfg->pin_dir, &prev))) {
 		snprintf(err, errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
 		goto out;
 	}
@@ -499,12 +506,14 @@ out:
 
 void moatd_sweep(struct moatd *d)
 {
-	struct moat_pins p;
+	struct moat_pins lock, p;
 	int n_devops, n_ban;
 
-	if (moat_pins_open(d->cfg.pin_dir, &p))
+	/* Lock first, open second, as moatctl does. */
+	moat_pins_init(&lock, d->cfg.pin_dir);
+	if (moat_pins_lock(&lock))
 		return;
-	if (moat_pins_lock(&p) == 0) {
+	if (moat_pins_open(d->cfg.pin_dir, &p) == 0) {
 		n_devops = moat_table_sweep(moat_pins_devops(&p));
 		n_ban = moat_table_sweep(moat_pins_ban(&p));
 		if (n_devops > 0 || n_ban > 0) {
@@ -512,6 +521,7 @@ void moatd_sweep(struct moatd *d)
 				  n_devops == 1 ? "y" : "ies", n_ban);
 			moat_state_save(d->cfg.state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
 		}
+		moat_pins_close(&p);
 	}
-	moat_pins_close(&p);
+	moat_pins_unlock(&lock);
 }
