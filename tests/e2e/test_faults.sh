@@ -175,8 +175,11 @@ slow_clients_cut() {
 
 # --- 15. a reload onto a busy metrics port ---------------------------------------
 
-answers_on() { # PORT
-	[ "$(lab_in gw curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/healthz")" = 200 ]
+answers_on() { # PORT: /metrics answers (/healthz says 503 after a refused reload)
+	local code
+	code=$(lab_in gw curl -sS -o /dev/null -w "%{http_code}" --max-time 2 "http://127.0.0.1:$1/metrics")
+	echo "metrics on $1: $code"
+	[ "$code" = 200 ]
 }
 listening_on() { [ -n "$(lab_in gw ss -Hltn "sport = :$1")" ]; }
 
@@ -248,7 +251,7 @@ main() {
 	check "reload onto the busy port: moatctl reload exit 1" reload_refused
 	check "busy port: the log says why" \
 		moatd_log_has "metrics.listen: couldn't listen on '127.0.0.1:9478': Address already in use"
-	check "busy port: /healthz still answers on 9477" answers_on 9477
+	check "busy port: /metrics still answers on 9477" answers_on 9477
 	lab_stop "$busy"
 	lab_write_config "$CONF" 'metrics: { listen: "127.0.0.1:9479" }'
 	check "reload onto a free port: exit 0, served on 9479, 9477 closed" \
