@@ -190,6 +190,11 @@ reload_refused() {
 	[ $rc -eq 1 ] || { echo "exit $rc, want 1"; return 1; }
 }
 
+# --- 5. a confirm deadline left by a dead moatd ----------------------------------
+
+awaiting() { lab_moatctl --json status | jq -e 'has("confirm_before")' >/dev/null; }
+rolled_back() { grep -q "not confirmed in time" "$LAB_DIR/moatd.log"; }
+
 # --- 7. unload on a wrong --pin-dir ---------------------------------------------
 
 unload_refused() { # DIR REASON
@@ -261,6 +266,21 @@ main() {
 		eval 'lab_moatctl reload && answers_on 9479 && lab_in gw ss -Hltn "sport = :9479" | grep -q "0.0.0.0:9479"'
 	lab_write_config "$CONF"
 	check "reload back to 127.0.0.1:9477" eval 'lab_moatctl reload && answers_on 9477 && ! listening_on 9479'
+
+	# 5. reload --confirm-within, then moatd dies: the next moatd has nothing
+	# to roll back to, so the deadline goes, and a later good reload stays.
+	lab_write_config "$CONF" 'ssh: { ports: [22], devops: [] }'
+	check "reload --confirm-within 3s (ops removed)" eval 'lab_moatctl reload --confirm-within 3s && awaiting'
+	kill -KILL "$LAB_MOATD_PID"
+	wait "$LAB_MOATD_PID" 2>/dev/null
+	check "moatd killed -9 while waiting; a new one starts" lab_moatd "$CONF"
+	check "the new moatd drops the orphaned deadline, and says so" \
+		eval '! awaiting && moatd_log_has "was left by a previous moatd; what it would roll back to is gone"'
+	lab_write_config "$CONF"
+	check "a good SIGHUP afterwards (ops back)" eval 'lab_moatd_reload && devops_has "$OPS4" config'
+	# Observed for 4 s, past the old deadline: a negative needs a window.
+	check "the good reload is not rolled back to the unconfirmed policy" \
+		eval '! lab_wait 4 rolled_back && devops_has "$OPS4" config'
 	stop_moatd
 	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
 

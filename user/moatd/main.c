@@ -20,6 +20,7 @@
 #include "moatd.h"
 #include "http.h"
 #include "lib/log.h"
+#include "lib/table.h"
 
 #define SWEEP_INTERVAL_S 5
 
@@ -107,6 +108,16 @@ static bool count_reload(struct moat_meta *m, void *arg)
 
 static bool clear_deadline(struct moat_meta *m, void *arg)
 {
+	m->confirm_deadline = 0;
+	return true;
+}
+
+/* A deadline with no rollback target in this process: it cannot be kept. */
+static bool clear_orphan_deadline(struct moat_meta *m, void *arg)
+{
+	if (!m->confirm_deadline)
+		return false;
+	*(__u64 *)arg = m->confirm_deadline;
 	m->confirm_deadline = 0;
 	return true;
 }
@@ -295,6 +306,7 @@ int main(int argc, char **argv)
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg;
 	int c, ret, daemon_fd = -1;
+	__u64 orphan = 0;
 	pid_t holder;
 	sigset_t set;
 
@@ -368,6 +380,17 @@ int main(int argc, char **argv)
 	d.have_cfg = true;
 	d.reload_ok = true;
 	d.last_reload = time(NULL);
+	/* A moatd that died while a reload waited for 'moatctl confirm' took
+	 * the rollback target with it: the deadline goes too, or the next
+	 * good reload would be rolled back to what is in force now. */
+	if (!meta_edit(&d.cfg, clear_orphan_deadline, &orphan, NULL) && orphan) {
+		char when[32];
+
+		moat_format_time((time_t)orphan, when, sizeof(when));
+		moat_warn("a reload waiting for 'moatctl confirm' until %s was left by a previous "
+			  "moatd; what it would roll back to is gone: %s is in force and nothing "
+			  "will roll back", when, d.config_path);
+	}
 	moatd_publish(&d);
 	/* Enforcement is in place either way; without metrics it still runs,
 	 * and /healthz being unreachable is itself the alert. */
