@@ -195,6 +195,23 @@ reload_refused() {
 awaiting() { lab_moatctl --json status | jq -e 'has("confirm_before")' >/dev/null; }
 rolled_back() { grep -q "not confirmed in time" "$LAB_DIR/moatd.log"; }
 
+# --- 9. a reload whose pinning fails says what is true --------------------------
+
+verdict_is() { # FROM DPORT "VERDICT REASON"
+	local got
+	got=$(lab_moatctl --json check --from "$1" --to "$GW4_CLI" --dport "$2" | jq -r '.verdict + " " + .reason')
+	echo "check from $1 to port $2: $got"
+	[ "$got" = "$3" ]
+}
+
+reload_in_force_with_problem() {
+	local rc
+	lab_moatctl reload >"$LAB_DIR/reload.out" 2>&1
+	rc=$?
+	cat "$LAB_DIR/reload.out"
+	[ $rc -eq 1 ] && grep -q "is in force, but moatd reported a problem" "$LAB_DIR/reload.out"
+}
+
 # --- 7. unload on a wrong --pin-dir ---------------------------------------------
 
 unload_refused() { # DIR REASON
@@ -281,6 +298,23 @@ main() {
 	# Observed for 4 s, past the old deadline: a negative needs a window.
 	check "the good reload is not rolled back to the unconfirmed policy" \
 		eval '! lab_wait 4 rolled_back && devops_has "$OPS4" config'
+
+	# 9. The new deny list goes in force but cannot be pinned (a folder sits
+	# where moatd pins it first): nobody may be told it is unchanged.
+	mkdir "$LAB_PIN/new_deny"
+	lab_write_config "$CONF" "deny: [\"$CLI4/32\"]"
+	local lines; lines=$(wc -l <"$LAB_DIR/moatd.log")
+	check "reload whose pinning fails: moatctl says it is in force, with a problem (exit 1)" \
+		reload_in_force_with_problem
+	check "the log says the new policy is in force and what failed, not 'unchanged'" \
+		eval 'tail -n +$((lines + 1)) "$LAB_DIR/moatd.log" | tee /dev/stderr |
+			grep -q "the new policy is in force, but its maps couldn.t be pinned" &&
+		      ! tail -n +$((lines + 1)) "$LAB_DIR/moatd.log" | grep -q "unchanged"'
+	check "and it is: $CLI4 is denied" verdict_is "$CLI4" 443 "drop denied"
+	rmdir "$LAB_PIN/new_deny"
+	lab_write_config "$CONF"
+	check "with the obstacle gone, a reload pins it all: exit 0, $CLI4 passes TLS" \
+		eval 'lab_moatctl reload && verdict_is "$CLI4" 443 "pass tls"'
 	stop_moatd
 	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
 

@@ -356,7 +356,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	struct moat_meta meta = {};
 	bool fresh;
 	__u32 zero = 0;
-	int ret, old_fd;
+	int ret, old_fd, pinned;
 
 	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
 		snprintf(err, errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
@@ -475,15 +475,18 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		if (old[s].ifindex && !kept)
 			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
 	}
-	if ((ret = pin_all(cfg->pin_dir, &m))) {
-		snprintf(err, errlen, "couldn't pin maps under %s: %s", cfg->pin_dir, strerror(-ret));
-		goto out;
-	}
+	/* The links run the new generation now: from here on a failure does
+	 * not undo it, and the message must say so. */
+	pinned = pin_all(cfg->pin_dir, &m);
+	if (pinned)
+		snprintf(err, errlen, "the new policy is in force, but its maps couldn't be pinned "
+			 "under %s (%s): moatctl may change tables that are no longer in force "
+			 "until a reload pins them", cfg->pin_dir, strerror(-pinned));
 
 	bpf_map_lookup_elem(m.meta, &zero, &meta);
 	meta.generation++;
 	meta.loaded_at = time(NULL);
-	meta.reload_failed_at = 0;
+	meta.reload_failed_at = pinned ? (__u64)time(NULL) : 0;
 	meta.mode = cfg->mode;
 	meta.moatd_pid = getpid();
 	snprintf(meta.state_dir, sizeof(meta.state_dir), "%s", cfg->state_dir);
@@ -497,7 +500,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	moat_info("policy generation %llu in force on %zu interface(s), mode %s",
 		  (unsigned long long)meta.generation, cfg->n_interfaces,
 		  cfg->mode == MOAT_MODE_MONITOR ? "monitor" : "enforce");
-	ret = 0;
+	ret = pinned ? 1 : 0;
 out:
 	moat_gen_destroy(&gen);
 	moat_pins_close(&prev);

@@ -154,6 +154,7 @@ static void check_rollback(struct moatd *d)
 {
 	char err[MOAT_ERR_LEN];
 	struct moat_meta meta;
+	int ret;
 
 	if (!d->have_rollback || meta_edit(&d->cfg, NULL, NULL, &meta))
 		return;
@@ -170,7 +171,10 @@ static void check_rollback(struct moatd *d)
 		  d->config_path);
 	d->have_rollback = false;
 	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
-	if (moatd_apply(d, &d->rollback, err, sizeof(err))) {
+	ret = moatd_apply(d, &d->rollback, err, sizeof(err));
+	if (ret > 0)
+		moat_err("rollback: %s", err);
+	if (ret < 0) {
 		moat_err("rollback refused: %s", err);
 		moat_config_free(&d->rollback);
 		d->reload_ok = false;
@@ -180,6 +184,7 @@ static void check_rollback(struct moatd *d)
 	}
 	moat_config_free(&d->cfg);
 	d->cfg = d->rollback;
+	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
 }
@@ -189,6 +194,7 @@ static void reload(struct moatd *d)
 	struct moat_http *next = NULL;
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg, old;
+	int ret;
 
 	moat_info("SIGHUP: reloading %s", d->config_path);
 	sd_notify_msg("RELOADING=1");
@@ -212,17 +218,20 @@ static void reload(struct moatd *d)
 		moat_config_free(&cfg);
 		goto failed;
 	}
-	if (moatd_apply(d, &cfg, err, sizeof(err))) {
+	ret = moatd_apply(d, &cfg, err, sizeof(err));
+	if (ret < 0) {
 		moat_err("%s", err);
 		moat_err("reload refused; the policy in force is unchanged");
 		moat_http_stop(next);
 		moat_config_free(&cfg);
 		goto failed;
 	}
+	if (ret > 0)
+		moat_err("reload: %s", err);
 	old = d->cfg;
 	d->cfg = cfg;
 	keep_for_rollback(d, &old);
-	d->reload_ok = true;
+	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
 	if (moatd_serve(d, next, err, sizeof(err)))
@@ -370,7 +379,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = moatd_apply(&d, &d.cfg, err, sizeof(err));
-	if (ret) {
+	if (ret > 0)
+		moat_err("%s", err);	/* in force all the same */
+	if (ret < 0) {
 		moat_err("%s", err);
 		moat_daemon_unlock(d.cfg.pin_dir, daemon_fd);
 		rmdir(d.cfg.pin_dir);	/* only if we left it empty */
@@ -378,7 +389,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.have_cfg = true;
-	d.reload_ok = true;
+	d.reload_ok = ret == 0;
 	d.last_reload = time(NULL);
 	/* A moatd that died while a reload waited for 'moatctl confirm' took
 	 * the rollback target with it: the deadline goes too, or the next

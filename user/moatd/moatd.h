@@ -61,8 +61,9 @@ int moatd_serve(struct moatd *d, struct moat_http *next, char *err, size_t errle
 
 /*
  * Makes cfg the enforced policy: loads a new generation next to the running
- * one, fills it, swaps every interface's link to it, then pins it. Before
- * the swap nothing visible changes; on error err says why.
+ * one, fills it, swaps every interface's link to it, then pins it. Returns
+ * 0; -errno when nothing changed (err says why); 1 when cfg is in force
+ * but something after the swap failed (err says what, meta records it).
  */
 int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen);
 
