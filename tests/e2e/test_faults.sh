@@ -103,6 +103,15 @@ far_ttl_in_force() {
 		[ "$verdict" = "pass ssh" ]
 }
 
+# Names follow the config's rules: a listing stays one line per entry.
+name_refused() { # NAME
+	local rc
+	lab_moatctl devops add 198.18.1.50 --name "$1"
+	rc=$?
+	[ $rc -eq 2 ] || { echo "exit $rc, want 2"; return 1; }
+	! devops_has 198.18.1.50 runtime
+}
+
 # --- 12. slow HTTP clients ------------------------------------------------------
 
 # N connections to moatd's endpoint, each sending its request one header line
@@ -256,6 +265,8 @@ main() {
 	check "ban add --ttl 30000w (ends in 2601): exit 2, not added" ttl_refused 30000w
 	check "ban add --ttl 100000d (ends in 2300): exit 2, not added" ttl_refused 100000d
 	check "devops add --ttl 12000w (ends in 2256): listed, saved, in force" far_ttl_in_force
+	check "devops add --name with a newline: exit 2, not added" name_refused $'a\nb'
+	check "devops add --name with an escape sequence: exit 2, not added" name_refused $'\e[31mred'
 
 	# 12. Slow clients do not keep /metrics and /healthz unreachable.
 	lab_spawn gw slow /usr/bin/python3 -c "$SLOW_PY" 127.0.0.1 9477 40 "$LAB_DIR/slow.status"

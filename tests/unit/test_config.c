@@ -774,6 +774,24 @@ static void test_nesting_not_counted(void **state)
 	assert_null(strstr(err, "nesting"));
 }
 
+/* The listen forms the README gives are the ones the parser takes. */
+static void test_listen_forms(void **state)
+{
+	static const char *const ok[] = { "127.0.0.1:9477", "[::1]:9477", "0.0.0.0:9477", "[::]:9477" };
+	char yaml[128], err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		snprintf(yaml, sizeof(yaml), IFACES "metrics: { listen: \"%s\" }\n", ok[i]);
+		parse_ok(yaml, &cfg);
+		assert_string_equal(cfg.metrics.listen, ok[i]);
+		moat_config_free(&cfg);
+	}
+	assert_int_equal(parse(IFACES "metrics: { listen: \":9477\" }\n", &cfg, err), -EINVAL);
+	assert_string_equal(err, "moat.yaml:2:20: metrics.listen: ':9477': missing host "
+				 "(use 0.0.0.0 or [::] for every address)");
+}
+
 /* The size limit is checked before a byte is read. */
 static void test_size_limit(void **state)
 {
@@ -791,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_nesting_not_counted),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_listen_forms),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_all_keys_block),
 		cmocka_unit_test(test_all_keys_flow),

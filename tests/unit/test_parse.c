@@ -311,6 +311,31 @@ static void test_expiry_edges(void **state)
 	assert_int_equal(t, 1);
 }
 
+/* Entry names: what the config accepts, moatctl --name and runtime.json accept. */
+static void test_name(void **state)
+{
+	static const char *const ok[] = { "alice", "ops-vpn (backup)", "é", "0123456789012345678901234567890" };
+	static const struct { const char *in, *why; } bad[] = {
+		{ "", "must not be empty" },
+		{ "01234567890123456789012345678901", "longer than 31 characters" },
+		{ "a\nb", "contains a control character" },
+		{ "a\rb", "contains a control character" },
+		{ "\033[31mred", "contains a control character" },
+		{ "tab\there", "contains a control character" },
+		{ "del\x7f", "contains a control character" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (moat_name_problem(ok[i]))
+			fail_msg("'%s' refused: %s", ok[i], moat_name_problem(ok[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *why = moat_name_problem(bad[i].in);
+
+		if (!why || strcmp(why, bad[i].why))
+			fail_msg("case %zu: got '%s', want '%s'", i, why ? why : "(accepted)", bad[i].why);
+	}
+}
+
 /* Unix time <-> boot-time ns: round trips to the edge, nothing wraps. */
 static void test_boot_ns(void **state)
 {
@@ -371,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_tls_version),
 		cmocka_unit_test(test_expiry_edges),
 		cmocka_unit_test(test_boot_ns),
+		cmocka_unit_test(test_name),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -100,7 +100,7 @@ static const struct {
 	{ "cidr with host bits", WRAP("", "{\"cidr\": \"10.0.0.1/8\"}"), 1, "", "host bits set" },
 	{ "cidr with a NUL", WRAP("", "{\"cidr\": \"10.0.0.1\\u0000x\"}"), 1, "", "ban[0].cidr: not a string" },
 	{ "name too long", WRAP("{\"cidr\": \"10.0.0.1\", \"name\": \"" "0123456789012345678901234567890123" "\"}", ""),
-	  1, "", "want 1 to 31 characters" },
+	  1, "", "longer than 31 characters" },
 	{ "name empty", WRAP("{\"cidr\": \"10.0.0.1\", \"name\": \"\"}", ""), 1, "", "devops[0].name" },
 	{ "name with a newline", WRAP("{\"cidr\": \"10.0.0.1\", \"name\": \"a\\nb\"}", ""), 1, "",
 	  "'a?b': contains a control character" },

@@ -119,6 +119,8 @@ int moat_parse_uint(const char *s, uint64_t max, uint64_t *out);
 int moat_parse_port(const char *s, uint16_t *out);		/* 1..65535 */
 int moat_parse_duration(const char *s, uint64_t *seconds);	/* "90s", "10m", "1h30m", "2d", "1w" */
 int moat_parse_time(const char *s, time_t *out);		/* RFC 3339: 2026-12-31T23:00:00Z, +01:00 */
+/* Why s cannot name a devops entry (empty, too long, a control character), or NULL. */
+const char *moat_name_problem(const char *s);
 /* now + ttl into *out; -ERANGE when that is after MOAT_TIME_MAX. */
 int moat_expiry_after(time_t now, uint64_t ttl, time_t *out);
 int moat_parse_tls_version(const char *s, uint16_t *out);	/* "1.0".."1.3" -> 0x0301..0x0304 */

@@ -201,17 +201,9 @@ static int read_entry(struct reader *r, enum moat_state_list list, size_t i, jso
 		return 1;
 	}
 	if (s) {
-		if (!*s || strlen(s) >= sizeof(e->name)) {
-			problem(r, "%s[%zu].name: '%s': want 1 to %zu characters; entry skipped",
-				where, i, show(r, s), sizeof(e->name) - 1);
+		if ((why = moat_name_problem(s))) {
+			problem(r, "%s[%zu].name: '%s': %s; entry skipped", where, i, show(r, s), why);
 			return 1;
-		}
-		for (const char *p = s; *p; p++) {
-			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-				problem(r, "%s[%zu].name: '%s': contains a control character; "
-					"entry skipped", where, i, show(r, s));
-				return 1;
-			}
 		}
 		strcpy(e->name, s);
 	} else {

@@ -156,8 +156,9 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 		ctl_error(c, "%s add: '%s': %s", d->name, cidr_arg, why);
 		return EXIT_USAGE;
 	}
-	if (name && strlen(name) >= MOAT_NAME_LEN) {
-		ctl_error(c, "%s add: --name longer than %d characters", d->name, MOAT_NAME_LEN - 1);
+	/* The rules of the config's name: key, so a listing is always one line. */
+	if (name && (why = moat_name_problem(name))) {
+		ctl_error(c, "%s add: --name %s", d->name, why);
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
