@@ -466,13 +466,13 @@ int moat_state_restore(const char *state_dir, struct moat_table devops, struct m
 			  r.restored[MOAT_STATE_BAN], r.expired);
 	if (!refused && !r.failed)
 		return 0;
-	if (refused)
-		set_aside(path, aside, sizeof(aside));
-	/* What was restored goes back into a clean file. */
+	/* Kept whole: it holds what could not be restored. What was goes
+	 * back into a clean file, so the next save cannot erase the rest. */
+	set_aside(path, aside, sizeof(aside));
 	err = moat_state_save(state_dir, devops, ban);
-	moat_err("%s: %d thing(s) refused, %zu entr%s not restored%s%s; %s%s", path, refused,
-		 r.failed, r.failed == 1 ? "y" : "ies", refused ? "; the file is kept as " : "",
-		 refused ? aside : "", err ? "couldn't rewrite it: " : "rewritten from what was restored",
+	moat_err("%s: %d thing(s) refused, %zu entr%s not restored; the file is kept as %s; %s%s",
+		 path, refused, r.failed, r.failed == 1 ? "y" : "ies", aside,
+		 err ? "couldn't rewrite it: " : "rewritten from what was restored",
 		 err ? strerror(-err) : "");
 	return refused + (int)r.failed;
 }

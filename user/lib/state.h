@@ -55,8 +55,9 @@ int moat_state_write(const char *state_dir, const char *text);
 /*
  * After a reboot (no pins): puts the unexpired entries of runtime.json into
  * the tables, logging what it restores and every entry it refuses. A file
- * with anything refused is set aside as runtime.json.bad-<unix time> and
- * rewritten from the tables, so the next save cannot erase the evidence.
+ * with anything refused or not restored is set aside as
+ * runtime.json.bad-<unix time> and rewritten from the tables, so the next
+ * save cannot erase what it held.
  * Nothing here stops moatd: the config's policy is loaded regardless.
  * Returns how many entries were refused or could not be restored.
  */
