@@ -221,6 +221,19 @@ reload_in_force_with_problem() {
 	[ $rc -eq 1 ] && grep -q "is in force, but moatd reported a problem" "$LAB_DIR/reload.out"
 }
 
+# --- 13. an interface deleted and created again -----------------------------------
+
+all_attached() {
+	lab_moatctl --json status | jq -e '(.interfaces | length) == 3 and all(.interfaces[]; .attached)' >/dev/null
+}
+xdp_on_m8d0() { lab_in gw ip link show m8d0 | grep -q 'prog/xdp'; }
+reattaches_are() { # N
+	local v
+	v=$(lab_in gw curl -s --max-time 2 "$METRICS/metrics" | awk '$1 == "moat_interface_reattaches_total" { print $2 }')
+	echo "moat_interface_reattaches_total ${v:-none}"
+	[ "$v" = "$1" ]
+}
+
 # --- 7. unload on a wrong --pin-dir ---------------------------------------------
 
 unload_refused() { # DIR REASON
@@ -326,6 +339,20 @@ main() {
 	lab_write_config "$CONF"
 	check "with the obstacle gone, a reload pins it all: exit 0, $CLI4 passes TLS" \
 		eval 'lab_moatctl reload && verdict_is "$CLI4" 443 "pass tls"'
+
+	# 13. A guarded interface deleted and created again is guarded again at once.
+	# (no dummy driver here: a veth pair inside gw, removed with the namespace)
+	ip -n "$LAB-gw" link add m8d0 type veth peer name m8d1 && ip -n "$LAB-gw" link set m8d0 up
+	lab_write_config "$CONF" 'interfaces: [gwc0, gwd0, m8d0]'
+	check "reload with a third interface (veth m8d0)" \
+		eval 'lab_moatctl reload && all_attached && xdp_on_m8d0 && reattaches_are 0'
+	ip -n "$LAB-gw" link del m8d0 && ip -n "$LAB-gw" link add m8d0 type veth peer name m8d1
+	check "m8d0 deleted and created again: moat is on it within 2 s, no reload" \
+		lab_wait 2 eval 'all_attached && xdp_on_m8d0'
+	check "the re-attach is counted and logged" \
+		eval 'reattaches_are 1 && moatd_log_has "interface '"'"'m8d0'"'"' came back without moat"'
+	lab_write_config "$CONF"
+	check "reload without m8d0" eval 'lab_moatctl reload && ! xdp_on_m8d0'
 	stop_moatd
 	check "moatd exit releases the lock: no $LAB_PIN/moatd left" test ! -e "$LAB_PIN/moatd"
 

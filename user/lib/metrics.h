@@ -24,6 +24,7 @@ struct moat_metrics_info {
 	int64_t cert_expiry;		/* unix seconds of notAfter; 0 = unknown */
 	uint64_t flows;			/* tracked outbound flows (0 until tracking) */
 	uint64_t flows_max;		/* outbound.max_flows; 0 = tracking off */
+	uint64_t reattaches;		/* interfaces re-created and guarded again */
 };
 
 /*

@@ -16,6 +16,9 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include "moatd.h"
 #include "http.h"
@@ -252,11 +255,96 @@ failed:
 	sd_notify_msg("READY=1");
 }
 
+/*
+ * Link changes, from rtnetlink: an interface deleted and created again
+ * under the same name is a new device, and nothing of moat's is on it.
+ * The socket is only a wake-up; what to do comes from the pins.
+ */
+static int links_watch(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		moat_warn("couldn't watch links (%s): a re-created interface needs a reload",
+			  strerror(errno));
+	return fd;
+}
+
+/* Drains the socket; whether a link appeared or changed (or events were lost). */
+static bool links_changed(int fd)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) != 0) {
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				changed = true;	/* overrun: look at everything */
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			break;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+			changed |= h->nlmsg_type == RTM_NEWLINK;
+	}
+	return changed;
+}
+
+/*
+ * A configured interface that exists but runs no program of moat's (it was
+ * deleted and created again) gets the policy in force again, at once. A
+ * device moat failed to attach to is not tried again (each try makes link
+ * events of its own): a new device of that name, or a reload, is.
+ */
+static void reattach(struct moatd *d)
+{
+	static unsigned int failed[MOAT_MAX_IFACES];	/* ifindex of the last failure */
+	unsigned int ifindex[MOAT_MAX_IFACES] = {};
+	char err[MOAT_ERR_LEN], names[256] = "";
+	size_t n = 0;
+	int fd, ret;
+
+	for (size_t i = 0; i < d->cfg.n_interfaces; i++) {
+		const char *name = d->cfg.interfaces[i];
+
+		ifindex[i] = if_nametoindex(name);
+		if (!ifindex[i] || ifindex[i] == failed[i])
+			continue;	/* gone (nothing to attach to), or tried */
+		fd = moat_pinned_prog(d->cfg.pin_dir, name);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s'%s'",
+			 n++ ? ", " : "", name);
+	}
+	if (!n)
+		return;
+	moat_warn("interface %s came back without moat: attaching the policy in force", names);
+	ret = moatd_apply(d, &d->cfg, err, sizeof(err));
+	if (ret < 0) {
+		moat_err("interface %s is not guarded: %s", names, err);
+		memcpy(failed, ifindex, sizeof(failed));
+		return;
+	}
+	memset(failed, 0, sizeof(failed));
+	if (ret > 0)
+		moat_err("%s", err);
+	d->reattaches += n;
+	moatd_publish(d);
+}
+
 static int run(struct moatd *d)
 {
 	struct itimerspec every = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	uint64_t ticks, tick = 0;
 	sigset_t set;
 
@@ -270,10 +358,11 @@ static int run(struct moatd *d)
 		moat_err("couldn't set up signal and timer fds: %s", strerror(errno));
 		return 1;
 	}
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[2].fd = links_watch();	/* -1: poll skips it */
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			moat_err("poll: %s", strerror(errno));
@@ -286,6 +375,8 @@ static int run(struct moatd *d)
 				moatd_publish(d);	/* flow count */
 			}
 		}
+		if ((pfd[2].revents & POLLIN) && links_changed(pfd[2].fd))
+			reattach(d);
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {

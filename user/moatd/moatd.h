@@ -18,6 +18,7 @@ struct moatd_public {
 	bool reload_ok;
 	time_t last_reload;
 	uint64_t flows, flows_max;
+	uint64_t reattaches;
 };
 
 struct moat_http;
@@ -37,6 +38,7 @@ struct moatd {
 	bool have_rollback;
 	struct moat_http *http;
 	char http_listen[128];
+	uint64_t reattaches;		/* interfaces re-created and attached again */
 };
 
 /* Creates pin_dir on bpffs (mounting /sys/fs/bpf if needed); err says why not. */

@@ -31,6 +31,7 @@ void moatd_publish(struct moatd *d)
 	pub.last_reload = d->last_reload;
 	pub.flows = flows;
 	pub.flows_max = d->cfg.outbound.track ? d->cfg.outbound.max_flows : 0;
+	pub.reattaches = d->reattaches;
 	pthread_mutex_lock(&d->lock);
 	d->pub = pub;
 	pthread_mutex_unlock(&d->lock);
@@ -57,6 +58,7 @@ static int gather(struct moatd *d, struct moatd_public *pub, struct moat_metrics
 	info->cert_path = pub->cert_path;
 	info->flows = pub->flows;
 	info->flows_max = pub->flows_max;
+	info->reattaches = pub->reattaches;
 	if (pub->cert_path[0] && moat_cert_expiry(pub->cert_path, &info->cert_expiry, cerr, sizeof(cerr)))
 		info->cert_expiry = 0;	/* unknown: the gauge is left out */
 
