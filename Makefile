@@ -37,10 +37,19 @@ PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
 BENCH_SKELS := $(BUILD)/floor.skel.h
 
+# libFuzzer targets: the readers of untrusted files, and what they call,
+# built by clang with the fuzzer and the sanitizers (clang's runtime comes
+# with libclang-rt-14-dev).
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	      -std=gnu11 -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
+FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config parse state table log)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-e2e bench demo clean install
+.PHONY: all deps test test-unit test-prog test-e2e test-fuzz fuzz bench demo clean install
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -104,8 +113,18 @@ $(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/fuzz/lib/%.o: user/lib/%.c | $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
 test-unit: $(UNIT_BINS)
@@ -114,6 +133,12 @@ test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
+# make test runs each fuzzer briefly; this runs each for FUZZ_SECONDS.
+test-fuzz: $(FUZZ_BINS)
+	$(Q)bash tests/run.sh fuzz
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BINS)
+	$(Q)bash tests/fuzz/run.sh -max_total_time=$(FUZZ_SECONDS)
 
 bench: deps all $(BUILD)/tests/bench/bench
 	$(Q)$(BUILD)/tests/bench/bench

@@ -29,25 +29,29 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * In 128 bits: nothing wraps whatever the inputs. Callers refuse unix times
+ * past MOAT_TIME_MAX; one that slips through is clamped, never wrapped.
+ */
 uint64_t moat_boot_ns_from_unix(time_t t)
 {
-	int64_t delta;
+	__int128 ns;
 
 	if (!t)
 		return 0;
-	delta = (int64_t)t * 1000000000ll - (int64_t)clock_ns(CLOCK_REALTIME);
+	if (t > MOAT_TIME_MAX)
+		t = MOAT_TIME_MAX;
+	ns = (__int128)t * 1000000000 - clock_ns(CLOCK_REALTIME) + clock_ns(CLOCK_BOOTTIME);
 	/* Already past: the earliest non-zero instant, so it reads as expired. */
-	if ((int64_t)clock_ns(CLOCK_BOOTTIME) + delta <= 0)
-		return 1;
-	return clock_ns(CLOCK_BOOTTIME) + delta;
+	return ns <= 0 ? 1 : (uint64_t)ns;
 }
 
 time_t moat_unix_from_boot_ns(uint64_t ns)
 {
 	if (!ns)
 		return 0;
-	return (time_t)(((int64_t)ns - (int64_t)clock_ns(CLOCK_BOOTTIME) +
-			 (int64_t)clock_ns(CLOCK_REALTIME)) / 1000000000ll);
+	return (time_t)(((__int128)ns - clock_ns(CLOCK_BOOTTIME) + clock_ns(CLOCK_REALTIME)) /
+			1000000000);
 }
 
 void moat_format_time(time_t t, char *buf, size_t len)
