@@ -185,16 +185,18 @@ static __always_inline int entry_live(const struct moat_entry *e)
 	return e->expires_ns == 0 || bpf_ktime_get_boot_ns() < e->expires_ns;
 }
 
-/* Whether the filter may hold src (0: it surely does not). */
-static __always_inline int filter_maybe(void *bits, const struct moat_addr *src)
+/* Whether the filter may hold the source (0: it surely does not). Its
+ * hashes are computed once per packet, for every table that needs them. */
+static __always_inline int filter_maybe(void *bits, struct pkt *p)
 {
-	__u64 h1, h2, *w;
+	__u64 *w;
 	__u32 pos, idx;
 
-	moat_filter_hash(src, &h1, &h2);
+	if (!p->fh2)	/* never 0 once computed: moat_filter_hash sets bit 0 */
+		moat_filter_hash(&p->src, &p->fh1, &p->fh2);
 #pragma unroll
 	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-		pos = moat_filter_pos(h1, h2, i);
+		pos = moat_filter_pos(p->fh1, p->fh2, i);
 		idx = pos >> 6;
 		w = bpf_map_lookup_elem(bits, &idx);
 		if (!w || !(*w & (1ULL << (pos & 63))))
@@ -209,8 +211,9 @@ static __always_inline int filter_maybe(void *bits, const struct moat_addr *src)
  * access the verifier inlines.
  */
 static __always_inline int table_match(void *exact, void *bloom, void *prefix, void *count,
-				       const struct moat_addr *src)
+				       struct pkt *p)
 {
+	const struct moat_addr *src = &p->src;
 	struct moat_table_count *n;
 	struct moat_entry *e;
 	__u32 zero = 0;
@@ -218,7 +221,7 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 	n = bpf_map_lookup_elem(count, &zero);
 	if (!n)
 		return 0;
-	if (n->exact && filter_maybe(bloom, src)) {
+	if (n->exact && filter_maybe(bloom, p)) {
 		e = bpf_map_lookup_elem(exact, src);
 		if (e && entry_live(e))
 			return 1;
@@ -226,14 +229,16 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 	if (n->prefix) {
 		struct moat_lpm_key key = { .prefixlen = 128, .addr = *src };
 
+		/* The longest match is the only one the trie gives: an IPv6
+		 * prefix there means no IPv4 prefix holds the source. */
 		e = bpf_map_lookup_elem(prefix, &key);
-		if (e && entry_live(e))
+		if (e && entry_live(e) && !(!p->v6 && e->family == MOAT_FAMILY_V6))
 			return 1;
 	}
 	return 0;
 }
 
-#define TABLE_MATCH(t, src) table_match(&t, &t##_bloom, &t##_prefix, &t##_count, src)
+#define TABLE_MATCH(t) table_match(&t, &t##_bloom, &t##_prefix, &t##_count, p)
 
 /* The dry-run record moatctl check put before the packet, or NULL. */
 static __always_inline struct moat_dryrun *dryrun(struct xdp_md *ctx)
@@ -821,9 +826,9 @@ int moat_xdp(struct xdp_md *ctx)
 		return DROP(MALFORMED);
 
 	/* 3. deny and bans, before anything can pass */
-	if (TABLE_MATCH(deny, &p->src))
+	if (TABLE_MATCH(deny))
 		return DROP(DENIED);
-	if (TABLE_MATCH(ban, &p->src))
+	if (TABLE_MATCH(ban))
 		return DROP(BANNED);
 
 	/* 4. fragments: only the first carries the L4 header we judge */
@@ -852,7 +857,7 @@ int moat_xdp(struct xdp_md *ctx)
 			return tls_validate ? judge_conn(p, th, c.pos, class, MOAT_R_TLS)
 					    : PASS(TLS);
 		if (class == MOAT_PORT_SSH) {
-			if (!TABLE_MATCH(devops, &p->src))
+			if (!TABLE_MATCH(devops))
 				return DROP(SSH_SOURCE);
 			return ssh_validate ? judge_conn(p, th, c.pos, class, MOAT_R_SSH)
 					    : PASS(SSH);
