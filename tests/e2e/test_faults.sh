@@ -323,9 +323,10 @@ main() {
 	check "the good reload is not rolled back to the unconfirmed policy" \
 		eval '! lab_wait 4 rolled_back && devops_has "$OPS4" config'
 
-	# 9. The new deny list goes in force but cannot be pinned (a folder sits
-	# where moatd pins it first): nobody may be told it is unchanged.
-	mkdir "$LAB_PIN/new_deny"
+	# 9. The new generation goes in force but its tables cannot be pinned (a
+	# folder sits where moatd pins devops first): nobody may be told it is
+	# unchanged.
+	mkdir "$LAB_PIN/new_devops"
 	lab_write_config "$CONF" "deny: [\"$CLI4/32\"]"
 	local lines; lines=$(wc -l <"$LAB_DIR/moatd.log")
 	check "reload whose pinning fails: moatctl says it is in force, with a problem (exit 1)" \
@@ -335,10 +336,20 @@ main() {
 			grep -q "the new policy is in force, but its maps couldn.t be pinned" &&
 		      ! tail -n +$((lines + 1)) "$LAB_DIR/moatd.log" | grep -q "unchanged"'
 	check "and it is: $CLI4 is denied" verdict_is "$CLI4" 443 "drop denied"
-	rmdir "$LAB_PIN/new_deny"
+	# 8. The pinned devops table is now the previous generation's: moatctl
+	# must not report a change there as done.
+	check "devops add on a pinned table not in force: exit 1, says so, nothing added" \
+		eval 'lab_moatctl devops add 198.18.1.60 >"$OUT.2" 2>&1; rc=$?; cat "$OUT.2"; [ $rc -eq 1 ] &&
+		      grep -q "is not the one in force" "$OUT.2" && ! devops_has 198.18.1.60 runtime'
+	check "devops del on a pinned table not in force: exit 1, the entry stays" \
+		eval 'lab_moatctl devops del "$OPS4"; [ $? -eq 1 ] && devops_has "$OPS4" config'
+	rmdir "$LAB_PIN/new_devops"
 	lab_write_config "$CONF"
 	check "with the obstacle gone, a reload pins it all: exit 0, $CLI4 passes TLS" \
 		eval 'lab_moatctl reload && verdict_is "$CLI4" 443 "pass tls"'
+	check "and devops add works again" \
+		eval 'lab_moatctl devops add 198.18.1.60 && devops_has 198.18.1.60 runtime &&
+		      lab_moatctl devops del 198.18.1.60'
 
 	# 13. A guarded interface deleted and created again is guarded again at once.
 	# (no dummy driver here: a veth pair inside gw, removed with the namespace)
