@@ -311,7 +311,7 @@ main() {
 	# 5. reload --confirm-within, then moatd dies: the next moatd has nothing
 	# to roll back to, so the deadline goes, and a later good reload stays.
 	lab_write_config "$CONF" 'ssh: { ports: [22], devops: [] }'
-	check "reload --confirm-within 3s (ops removed)" eval 'lab_moatctl reload --confirm-within 3s && awaiting'
+	check "reload --confirm-within 6s (ops removed)" eval 'lab_moatctl reload --confirm-within 6s && awaiting'
 	kill -KILL "$LAB_MOATD_PID"
 	wait "$LAB_MOATD_PID" 2>/dev/null
 	check "moatd killed -9 while waiting; a new one starts" lab_moatd "$CONF"
@@ -319,9 +319,9 @@ main() {
 		eval '! awaiting && moatd_log_has "was left by a previous moatd; what it would roll back to is gone"'
 	lab_write_config "$CONF"
 	check "a good SIGHUP afterwards (ops back)" eval 'lab_moatd_reload && devops_has "$OPS4" config'
-	# Observed for 4 s, past the old deadline: a negative needs a window.
+	# Observed for 8 s, past the old deadline: a negative needs a window.
 	check "the good reload is not rolled back to the unconfirmed policy" \
-		eval '! lab_wait 4 rolled_back && devops_has "$OPS4" config'
+		eval '! lab_wait 8 rolled_back && devops_has "$OPS4" config'
 
 	# 9. The new generation goes in force but its tables cannot be pinned (a
 	# folder sits where moatd pins devops first): nobody may be told it is
@@ -358,8 +358,10 @@ main() {
 	check "reload with a third interface (veth m8d0)" \
 		eval 'lab_moatctl reload && all_attached && xdp_on_m8d0 && reattaches_are 0'
 	ip -n "$LAB-gw" link del m8d0 && ip -n "$LAB-gw" link add m8d0 type veth peer name m8d1
-	check "m8d0 deleted and created again: moat is on it within 2 s, no reload" \
-		lab_wait 2 eval 'all_attached && xdp_on_m8d0'
+	# ~0.2 s here when the host is idle; the deadline allows for a loaded one.
+	check "m8d0 deleted and created again: moat is on it again without a reload" \
+		eval 't0=$EPOCHREALTIME; lab_wait 10 eval "all_attached && xdp_on_m8d0" &&
+		      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"attached again after %.2f s\\n\", b - a }"'
 	check "the re-attach is counted and logged" \
 		eval 'reattaches_are 1 && moatd_log_has "interface '"'"'m8d0'"'"' came back without moat"'
 	lab_write_config "$CONF"
