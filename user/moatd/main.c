@@ -50,12 +50,16 @@ static const char usage_text[] =
 "previous policy unless 'moatctl confirm' follows in time.\n"
 "\n"
 "Files and endpoints (from FILE):\n"
-"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads\n"
+"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads. One moatd\n"
+"                                per pin_dir: a second one exits 1\n"
 "  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
 "  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
 "\n"
-"Exit status: 0 ok, 1 the policy could not be put in force, 2 usage or\n"
-"configuration error.\n";
+"A configured interface deleted and created again gets the policy in\n"
+"force again as soon as it appears.\n"
+"\n"
+"Exit status: 0 ok, 1 the policy could not be put in force (or another\n"
+"moatd holds pin_dir), 2 usage or configuration error.\n";
 
 /* systemd Type=notify without linking libsystemd. */
 static void sd_notify_msg(const char *msg)
