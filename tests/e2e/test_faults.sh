@@ -184,7 +184,7 @@ slow_clients_cut() {
 
 # --- 15. a reload onto a busy metrics port ---------------------------------------
 
-answers_on() { # PORT: /metrics answers (/healthz says 503 after a refused reload)
+answers_on() { # PORT: /metrics answers
 	local code
 	code=$(lab_in gw curl -sS -o /dev/null -w "%{http_code}" --max-time 2 "http://127.0.0.1:$1/metrics")
 	echo "metrics on $1: $code"
@@ -298,6 +298,10 @@ main() {
 	check "busy port: the log says why" \
 		moatd_log_has "metrics.listen: couldn't listen on '127.0.0.1:9478': Address already in use"
 	check "busy port: /metrics still answers on 9477" answers_on 9477
+	check "after the refused reload: /healthz 200 (the previous policy is enforced), with a warning" \
+		eval 'out=$(lab_in gw curl -sS -w " %{http_code}" --max-time 2 "$METRICS/healthz"); echo "$out";
+		      [ "$out" = "ok; warning: the last reload was refused, the previous policy is enforced
+ 200" ]'
 	lab_stop "$busy"
 	lab_write_config "$CONF" 'metrics: { listen: "127.0.0.1:9479" }'
 	check "reload onto a free port: exit 0, served on 9479, 9477 closed" \
