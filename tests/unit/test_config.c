@@ -826,10 +826,20 @@ static char *devops_file(int net, size_t n)
 	return text;
 }
 
+static char rewritten_path[] = "/tmp/m8-config.XXXXXX";
+
+/* Runs however the test ends. */
+static int remove_rewritten(void **state)
+{
+	if (strcmp(rewritten_path + 15, "XXXXXX"))
+		unlink(rewritten_path);
+	return 0;
+}
+
 /* Issue 8, item 14: a config rewritten in place while read is refused, not applied torn. */
 static void test_rewritten_while_read(void **state)
 {
-	char path[] = "/tmp/m8-config.XXXXXX", err[MOAT_ERR_LEN];
+	char *path = rewritten_path, err[MOAT_ERR_LEN];
 	char *before = devops_file(0, 600), *after = devops_file(1, 601);
 	struct moat_config cfg;
 	struct stat st;
@@ -862,7 +872,6 @@ static void test_rewritten_while_read(void **state)
 	assert_int_equal(moat_config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.ssh.n_devops, 601);
 	moat_config_free(&cfg);
-	unlink(path);
 	free(before);
 	free(after);
 }
@@ -903,7 +912,7 @@ int main(void)
 		cmocka_unit_test(test_nesting_not_counted),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_listen_forms),
-		cmocka_unit_test(test_rewritten_while_read),
+		cmocka_unit_test_teardown(test_rewritten_while_read, remove_rewritten),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_all_keys_block),
 		cmocka_unit_test(test_all_keys_flow),
