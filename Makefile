@@ -39,7 +39,7 @@ BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-e2e bench demo clean install
+.PHONY: all deps test test-unit test-prog test-dist test-e2e bench demo clean install
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -97,6 +97,8 @@ test-unit: $(UNIT_BINS)
 	$(Q)bash tests/run.sh unit
 test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog
+test-dist: all
+	$(Q)bash tests/run.sh dist
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
 

@@ -32,6 +32,11 @@ fi
 if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"
 fi
+if [ "$tier" = all ] || [ "$tier" = dist ]; then
+	for t in tests/dist/test_*.sh; do
+		[ -f "$t" ] && run "dist/$(basename "$t" .sh)" bash "$t"
+	done
+fi
 if [ "$tier" = all ] || [ "$tier" = e2e ]; then
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
