@@ -112,6 +112,10 @@ install: all
 	install -D -m 755 $(BUILD)/moatd $(DESTDIR)/usr/sbin/moatd
 	install -D -m 755 $(BUILD)/moatctl $(DESTDIR)/usr/sbin/moatctl
 	install -D -m 644 scripts/moatd.service $(DESTDIR)/lib/systemd/system/moatd.service
+	install -D -m 644 -t $(DESTDIR)/usr/share/man/man8 man/moatd.8 man/moatctl.8
+	install -D -m 644 -t $(DESTDIR)/usr/share/man/man5 man/moat.yaml.5
+	install -D -m 644 scripts/bash-completion/moatctl \
+		$(DESTDIR)/usr/share/bash-completion/completions/moatctl
 
 clean:
 	rm -rf $(BUILD)

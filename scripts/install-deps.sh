@@ -13,8 +13,8 @@ PKGS=(
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
-	# shipping checks: the unit (systemd-analyze)
-	systemd
+	# shipping checks: the unit (systemd-analyze), manuals (linted, rendered)
+	systemd mandoc groff-base man-db
 )
 
 missing=()
