@@ -75,7 +75,7 @@ $(BUILD)/moatd: $(MOATD_OBJS) $(BUILD)/libmoat.a
 
 $(BUILD)/moatctl: $(MOATCTL_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)

@@ -9,6 +9,7 @@ PKGS=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libyaml-dev libjson-c-dev libmicrohttpd-dev libssl-dev libcmocka-dev
+	libcurl4-openssl-dev
 	# lab and end-to-end tests: real peers
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq

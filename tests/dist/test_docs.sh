@@ -125,6 +125,8 @@ check "completion: 'moatctl check --payload tls' -> tls1.0 tls1.2" \
 	completes "tls1.0 tls1.2" check --payload tls
 check "completion: 'moatctl check --pr' -> --proto" completes "--proto" check --pr
 check "completion: 'moatctl stats -' -> --watch" completes "--watch" stats -
+check "completion: 'moatctl --json au' -> audit" completes audit --json au
+check "completion: 'moatctl audit --' -> --config --prometheus" completes "--config --prometheus" audit --
 
 echo "1..$T"
 [ "$FAILED" -eq 0 ]

@@ -42,6 +42,13 @@ static const struct cmd top_cmds[] = {
 	  "run a packet built from these through the loaded program and print verdict and "
 	  "reason; changes no counter, flow or ban. Defaults: tcp, port 443, a SYN (a payload "
 	  "makes it the first data segment), the first interface", NULL },
+	{ "audit", do_audit, "[--prometheus URL] [--config FILE]",
+	  "put each promise of the security policy (web only over TLS, TLS >= 1.2, SSH only "
+	  "from DevOps, everything else dropped, replies to the host's own traffic; alerts "
+	  "wired with --prometheus) to the loaded program, v4 and v6, on every interface, as "
+	  "dry runs like check; report each as kept or broken with its evidence, and the "
+	  "facts (mode, interfaces, DevOps list, certificate from FILE, last reload). "
+	  "Markdown, or --json; exit 1 if a promise is broken. Changes nothing", NULL },
 	{ "reload", do_reload, "[--confirm-within DUR]",
 	  "have moatd re-read its file and wait for the outcome; with a deadline, moatd rolls "
 	  "back to the previous policy unless 'moatctl confirm' follows in time (for remote "

@@ -59,5 +59,6 @@ int do_top(struct ctl *c, int argc, char **argv);
 int do_reload(struct ctl *c, int argc, char **argv);
 int do_events(struct ctl *c, int argc, char **argv);
 int do_confirm(struct ctl *c, int argc, char **argv);
+int do_audit(struct ctl *c, int argc, char **argv);
 
 #endif /* MOATCTL_H */
