@@ -37,6 +37,9 @@ if [ "$tier" = all ] || [ "$tier" = dist ]; then
 		[ -f "$t" ] && run "dist/$(basename "$t" .sh)" bash "$t"
 	done
 fi
+if [ "$tier" = all ] || [ "$tier" = fuzz ]; then
+	run fuzz bash tests/fuzz/run.sh -runs=100000
+fi
 if [ "$tier" = all ] || [ "$tier" = e2e ]; then
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
