@@ -49,7 +49,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fu
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-dist test-e2e test-fuzz fuzz bench demo clean install
+.PHONY: all deps test test-unit test-prog test-dist test-e2e test-fuzz fuzz bench demo clean install deb test-deb
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -156,6 +156,13 @@ install: all
 	install -D -m 644 -t $(DESTDIR)/usr/share/man/man5 man/moat.yaml.5
 	install -D -m 644 scripts/bash-completion/moatctl \
 		$(DESTDIR)/usr/share/bash-completion/completions/moatctl
+
+# The Debian package (debhelper), checked by lintian; test-deb installs and
+# purges it in a scratch root.
+deb:
+	$(Q)bash scripts/mkdeb.sh
+test-deb:
+	$(Q)bash tests/run.sh deb
 
 clean:
 	rm -rf $(BUILD)

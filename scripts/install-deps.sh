@@ -18,6 +18,8 @@ PKGS=(
 	xdp-tools
 	# shipping checks: the unit (systemd-analyze), manuals (linted, rendered)
 	systemd mandoc groff-base man-db
+	# make deb and its test
+	debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()

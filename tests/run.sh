@@ -37,6 +37,9 @@ if [ "$tier" = all ] || [ "$tier" = dist ]; then
 		[ -f "$t" ] && run "dist/$(basename "$t" .sh)" bash "$t"
 	done
 fi
+if [ "$tier" = all ] || [ "$tier" = deb ]; then
+	run deb/test_deb bash tests/deb/test_deb.sh
+fi
 if [ "$tier" = all ] || [ "$tier" = fuzz ]; then
 	run fuzz bash tests/fuzz/run.sh -runs=100000
 fi
