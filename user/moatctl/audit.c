@@ -327,7 +327,8 @@ static void pick_flows(struct audit *a, struct flow_pick *fp)
 	memset(fp, 0, sizeof(*fp));
 	if (a->c->pins.flows < 0)
 		return;
-	while (!bpf_map_get_next_key(a->c->pins.flows, prev, &next)) {
+	while ((!fp->have[0] || !fp->have[1]) &&
+	       !bpf_map_get_next_key(a->c->pins.flows, prev, &next)) {
 		bool v4 = next.remote.a[0] == 0 && next.remote.a[1] == 0 &&
 			  next.remote.a[2] == htonl(0xffff);
 		int f = v4 ? 0 : 1;
