@@ -49,7 +49,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fu
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-e2e test-fuzz fuzz bench demo clean install
+.PHONY: all deps test test-unit test-prog test-dist test-e2e test-fuzz fuzz bench demo clean install deb test-deb
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -99,7 +99,7 @@ $(BUILD)/moatd: $(MOATD_OBJS) $(BUILD)/libmoat.a
 
 $(BUILD)/moatctl: $(MOATCTL_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
@@ -131,6 +131,8 @@ test-unit: $(UNIT_BINS)
 	$(Q)bash tests/run.sh unit
 test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog
+test-dist: all
+	$(Q)bash tests/run.sh dist
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
 # make test runs each fuzzer briefly; this runs each for FUZZ_SECONDS.
@@ -150,6 +152,17 @@ install: all
 	install -D -m 755 $(BUILD)/moatd $(DESTDIR)/usr/sbin/moatd
 	install -D -m 755 $(BUILD)/moatctl $(DESTDIR)/usr/sbin/moatctl
 	install -D -m 644 scripts/moatd.service $(DESTDIR)/lib/systemd/system/moatd.service
+	install -D -m 644 -t $(DESTDIR)/usr/share/man/man8 man/moatd.8 man/moatctl.8
+	install -D -m 644 -t $(DESTDIR)/usr/share/man/man5 man/moat.yaml.5
+	install -D -m 644 scripts/bash-completion/moatctl \
+		$(DESTDIR)/usr/share/bash-completion/completions/moatctl
+
+# The Debian package (debhelper), checked by lintian; test-deb installs and
+# purges it in a scratch root.
+deb:
+	$(Q)bash scripts/mkdeb.sh
+test-deb:
+	$(Q)bash tests/run.sh deb
 
 clean:
 	rm -rf $(BUILD)

@@ -226,7 +226,15 @@ main() {
 	show gw "moatctl top -n 5" lab_moatctl top -n 5
 	show gw "moatctl devops list" lab_moatctl devops list
 
-	say "13. Tearing the lab down"
+	say "13. moatctl audit: the report for the customer's IT contact"
+	note "Each promise of the security policy put to the loaded program, v4 and v6, on both interfaces, as dry runs like moatctl check; then the facts."
+	before=$(stats_json)
+	show gw "moatctl audit --config $conf" lab_moatctl audit --config "$conf"
+	expect "every promise kept (exit 0)" "audit exit $RC" [ "$RC" -eq 0 ]
+	expect "the counters are exactly as before the audit" "the audit moved a counter" \
+		[ "$before" = "$(stats_json)" ]
+
+	say "14. Tearing the lab down"
 	local lab=$LAB pin=$LAB_PIN
 	lab_down
 	expect "namespaces, pins, processes and files removed" "something was left behind" \

@@ -65,8 +65,8 @@ lab_wait() {
 
 lab_init() {
 	local prefix=${1:?usage: lab_init PREFIX}
-	if [[ ! $prefix =~ ^[A-Za-z][A-Za-z0-9]{0,5}$ ]]; then
-		lab_log "prefix '$prefix': want a letter then up to 5 letters/digits"
+	if [[ ! $prefix =~ ^[A-Za-z][A-Za-z0-9]{0,7}$ ]]; then
+		lab_log "prefix '$prefix': want a letter then up to 7 letters/digits"
 		return 2
 	fi
 	if [ "$(id -u)" -ne 0 ]; then

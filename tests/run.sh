@@ -32,6 +32,14 @@ fi
 if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"
 fi
+if [ "$tier" = all ] || [ "$tier" = dist ]; then
+	for t in tests/dist/test_*.sh; do
+		[ -f "$t" ] && run "dist/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$tier" = all ] || [ "$tier" = deb ]; then
+	run deb/test_deb bash tests/deb/test_deb.sh
+fi
 if [ "$tier" = all ] || [ "$tier" = fuzz ]; then
 	run fuzz bash tests/fuzz/run.sh -runs=100000
 fi

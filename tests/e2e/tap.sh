@@ -56,3 +56,54 @@ tap_lab_start() {
 	CONF=$LAB_DIR/moat.yaml
 	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"
 }
+
+# tap_state_snapshot -- what a dry run must not change: the stats (moatctl
+# --json stats, byte for byte), meta, the tables the program writes (flows,
+# connection states, drops per source, bans), and each program's own drop
+# sampler (top_sample, found through the pinned XDP links). A big array is
+# shown as a digest of its dump.
+TAP_SNAP_MAPS=(meta flows conns conn_pending conn_syn top_sources ban)
+_tap_map_snap() { # LABEL pinned PATH | LABEL id ID
+	local label=$1 info sum; shift
+	info=$(bpftool -j map show "$@") || return 1
+	echo "== $label"
+	if jq -e '(.type | test("array")) and .max_entries > 1024' <<<"$info" >/dev/null; then
+		sum=$(bpftool -j map dump "$@" | sha256sum; exit "${PIPESTATUS[0]}") || return 1
+		echo "sha256 of the dump: ${sum%% *}"
+	else
+		bpftool -jp map dump "$@"
+	fi
+}
+tap_state_snapshot() {
+	local m link prog id
+	lab_moatctl --json stats || return 1
+	for m in "${TAP_SNAP_MAPS[@]}"; do
+		_tap_map_snap "$m" pinned "$LAB_PIN/$m" || return 1
+	done
+	for link in "$LAB_PIN"/link_*; do
+		prog=$(bpftool -j link show pinned "$link" | jq -r .prog_id) || return 1
+		for id in $(bpftool -j prog show id "$prog" | jq -r '.map_ids[]'); do
+			[ "$(bpftool -j map show id "$id" | jq -r .name)" = top_sample ] || continue
+			_tap_map_snap "${link##*/} top_sample" id "$id" || return 1
+		done
+	done
+}
+
+# tap_changes_nothing CMD... -- CMD leaves tap_state_snapshot as it was. A
+# packet of the lab's own landing in between changes it too: up to 3 tries,
+# so only a CMD that writes fails every time.
+tap_changes_nothing() {
+	local try before after
+	for try in 1 2 3; do
+		before=$(tap_state_snapshot) || return 1
+		"$@" >/dev/null 2>&1
+		after=$(tap_state_snapshot) || return 1
+		if [ "$before" = "$after" ]; then
+			echo "identical on try $try ($(wc -c <<<"$after") bytes)"
+			return 0
+		fi
+		echo "try $try: changed:"
+		diff -U0 <(echo "$before") <(echo "$after") | head -n 8
+	done
+	return 1
+}

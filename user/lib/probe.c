@@ -14,6 +14,41 @@
 #include "probe.h"
 #include "moat/reasons.h"
 
+/* First bytes of each payload kind: what the program looks at. */
+static const unsigned char hello_tls12[] = {
+	0x16, 0x03, 0x01, 0x00, 0xc8,	/* handshake record, 200 bytes */
+	0x01, 0x00, 0x00, 0xc4,		/* ClientHello, 196 bytes */
+	0x03, 0x03,			/* client_version TLS 1.2 */
+};
+static const unsigned char hello_tls10[] = {
+	0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x01,
+};
+static const char banner_ssh[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
+static const char request_http[] = "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n";
+
+int moat_probe_payload(const char *kind, const void **buf, size_t *len)
+{
+	if (!kind || !strcmp(kind, "none")) {
+		*buf = NULL;
+		*len = 0;
+	} else if (!strcmp(kind, "tls1.2")) {
+		*buf = hello_tls12;
+		*len = sizeof(hello_tls12);
+	} else if (!strcmp(kind, "tls1.0")) {
+		*buf = hello_tls10;
+		*len = sizeof(hello_tls10);
+	} else if (!strcmp(kind, "ssh")) {
+		*buf = banner_ssh;
+		*len = strlen(banner_ssh);
+	} else if (!strcmp(kind, "http")) {
+		*buf = request_http;
+		*len = strlen(request_http);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 size_t moat_probe_build(const struct moat_probe *pr, unsigned char *buf)
 {
 	bool v6 = pr->from.family == AF_INET6;

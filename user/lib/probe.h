@@ -27,6 +27,10 @@ struct moat_probe {
 
 #define MOAT_PROBE_MAX_PAYLOAD 128
 
+/* The first bytes of a payload kind: tls1.2, tls1.0 (ClientHello record
+ * and handshake headers, client_version), ssh (banner), http (a request),
+ * none. -EINVAL for another kind. */
+int moat_probe_payload(const char *kind, const void **buf, size_t *len);
 /* Frame for the probe into buf (>= 256 bytes); returns its length. */
 size_t moat_probe_build(const struct moat_probe *pr, unsigned char *buf);
 /* Runs it through prog_fd; fills verdict and reason. 0 or -errno. */

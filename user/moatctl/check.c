@@ -24,41 +24,6 @@ struct check_args {
 	const char *iface;	/* NULL = first attached */
 };
 
-/* First bytes of each payload kind: what the program looks at. */
-static const unsigned char hello_tls12[] = {
-	0x16, 0x03, 0x01, 0x00, 0xc8,	/* handshake record, 200 bytes */
-	0x01, 0x00, 0x00, 0xc4,		/* ClientHello, 196 bytes */
-	0x03, 0x03,			/* client_version TLS 1.2 */
-};
-static const unsigned char hello_tls10[] = {
-	0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x01,
-};
-static const char banner_ssh[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
-static const char request_http[] = "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n";
-
-static int payload_bytes(const char *kind, const void **buf, size_t *len)
-{
-	if (!kind || !strcmp(kind, "none")) {
-		*buf = NULL;
-		*len = 0;
-	} else if (!strcmp(kind, "tls1.2")) {
-		*buf = hello_tls12;
-		*len = sizeof(hello_tls12);
-	} else if (!strcmp(kind, "tls1.0")) {
-		*buf = hello_tls10;
-		*len = sizeof(hello_tls10);
-	} else if (!strcmp(kind, "ssh")) {
-		*buf = banner_ssh;
-		*len = strlen(banner_ssh);
-	} else if (!strcmp(kind, "http")) {
-		*buf = request_http;
-		*len = strlen(request_http);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* The program behind the interface's pinned XDP link (the first one
  * moat holds when iface is NULL). */
 static int prog_for(struct ctl *c, const char *iface, char *name_out)
@@ -109,7 +74,7 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 		case 't': to = optarg; break;
 		case 'i': a->iface = optarg; break;
 		case 'P':
-			if (payload_bytes(optarg, &pr->payload, &pr->payload_len)) {
+			if (moat_probe_payload(optarg, &pr->payload, &pr->payload_len)) {
 				ctl_error(c, "check: --payload '%s': expected tls1.2, tls1.0, ssh, http or none", optarg);
 				return EXIT_USAGE;
 			}

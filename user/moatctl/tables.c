@@ -290,24 +290,64 @@ static int table_del(struct ctl *c, const struct table_desc *d, int argc, char *
 	return EXIT_OK;
 }
 
-static int dispatch(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+static int devops_list(struct ctl *c, int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(argv[0], "list"))
-		return table_list(c, d, argc ? argc - 1 : 0, argv + 1);
-	if (!strcmp(argv[0], "add"))
-		return table_add(c, d, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "del"))
-		return table_del(c, d, argc - 1, argv + 1);
+	return table_list(c, &devops_desc, argc, argv);
+}
+static int devops_add(struct ctl *c, int argc, char **argv)
+{
+	return table_add(c, &devops_desc, argc, argv);
+}
+static int devops_del(struct ctl *c, int argc, char **argv)
+{
+	return table_del(c, &devops_desc, argc, argv);
+}
+static int ban_list(struct ctl *c, int argc, char **argv)
+{
+	return table_list(c, &ban_desc, argc, argv);
+}
+static int ban_add(struct ctl *c, int argc, char **argv)
+{
+	return table_add(c, &ban_desc, argc, argv);
+}
+static int ban_del(struct ctl *c, int argc, char **argv)
+{
+	return table_del(c, &ban_desc, argc, argv);
+}
+
+const struct cmd devops_cmds[] = {
+	{ "list", devops_list, "", "SSH allowlist with origin and expiry", NULL },
+	{ "add", devops_add, "CIDR [--name N] [--ttl DUR]",
+	  "allow SSH from CIDR now (kept across restarts and reloads until deleted or expired)", NULL },
+	{ "del", devops_del, "CIDR", "remove an allowlist entry", NULL },
+	{}
+};
+
+const struct cmd ban_cmds[] = {
+	{ "list", ban_list, "", "banned sources", NULL },
+	{ "add", ban_add, "CIDR [--ttl DUR]", "drop everything from CIDR", NULL },
+	{ "del", ban_del, "CIDR", "lift a ban", NULL },
+	{}
+};
+
+static int dispatch(struct ctl *c, const struct table_desc *d, const struct cmd *cmds,
+		    int argc, char **argv)
+{
+	if (argc < 1)
+		return table_list(c, d, 0, argv);
+	for (const struct cmd *cmd = cmds; cmd->name; cmd++)
+		if (!strcmp(argv[0], cmd->name))
+			return cmd->fn(c, argc - 1, argv + 1);
 	ctl_error(c, "%s: unknown subcommand '%s' (list, add, del)", d->name, argv[0]);
 	return EXIT_USAGE;
 }
 
 int do_devops(struct ctl *c, int argc, char **argv)
 {
-	return dispatch(c, &devops_desc, argc, argv);
+	return dispatch(c, &devops_desc, devops_cmds, argc, argv);
 }
 
 int do_ban(struct ctl *c, int argc, char **argv)
 {
-	return dispatch(c, &ban_desc, argc, argv);
+	return dispatch(c, &ban_desc, ban_cmds, argc, argv);
 }

@@ -27,39 +27,61 @@
 
 #define SWEEP_INTERVAL_S 5
 
-static const char usage_text[] =
-"Usage: moatd [-v] -c FILE\n"
-"       moatd --check-config FILE\n"
-"\n"
-"Enforce moat's gateway policy: load the XDP program on every interface\n"
-"listed in FILE, pin it under pin_dir and keep it in step with FILE.\n"
-"\n"
-"  -c, --config FILE        policy file (default " MOAT_DEFAULT_CONFIG ")\n"
-"      --check-config FILE  validate FILE and exit; touches nothing\n"
-"  -v, --verbose            debug output, including libbpf's\n"
-"  -h, --help               this text\n"
-"  -V, --version            print the version\n"
-"\n"
-"Signals:\n"
-"  SIGHUP    re-read FILE; a file that does not validate is refused whole\n"
-"            and the policy in force stays\n"
-"  SIGTERM   exit, leaving the XDP programs attached and pinned (fail\n"
-"            closed); a new moatd adopts them. 'moatctl unload' removes them.\n"
-"\n"
-"'moatctl reload --confirm-within DUR' reloads and rolls back to the\n"
-"previous policy unless 'moatctl confirm' follows in time.\n"
-"\n"
-"Files and endpoints (from FILE):\n"
-"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads. One moatd\n"
-"                                per pin_dir: a second one exits 1\n"
-"  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
-"  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
-"\n"
-"A configured interface deleted and created again gets the policy in\n"
-"force again as soon as it appears.\n"
-"\n"
-"Exit status: 0 ok, 1 the policy could not be put in force (or another\n"
-"moatd holds pin_dir), 2 usage or configuration error.\n";
+/* Options: getopt's table and --help from one list; val > 0xff: long only. */
+#define OPT_CHECK_CONFIG 0x100
+static const struct moatd_opt {
+	struct option o;
+	const char *arg, *help;
+} moatd_opts[] = {
+	{ { "config", required_argument, NULL, 'c' }, "FILE",
+	  "policy file (default " MOAT_DEFAULT_CONFIG ")" },
+	{ { "check-config", required_argument, NULL, OPT_CHECK_CONFIG }, "FILE",
+	  "validate FILE and exit; touches nothing" },
+	{ { "verbose", no_argument, NULL, 'v' }, NULL, "debug output, including libbpf's" },
+	{ { "help", no_argument, NULL, 'h' }, NULL, "this text" },
+	{ { "version", no_argument, NULL, 'V' }, NULL, "print the version" },
+};
+#define N_MOATD_OPTS (sizeof(moatd_opts) / sizeof(moatd_opts[0]))
+
+static void usage(FILE *f)
+{
+	fputs("Usage: moatd [-v] -c FILE\n"
+	      "       moatd --check-config FILE\n"
+	      "\n"
+	      "Enforce moat's gateway policy: load the XDP program on every interface\n"
+	      "listed in FILE, pin it under pin_dir and keep it in step with FILE.\n"
+	      "\n", f);
+	for (size_t i = 0; i < N_MOATD_OPTS; i++) {
+		const struct moatd_opt *o = &moatd_opts[i];
+		char flag[48];
+
+		snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", o->o.val <= 0xff ? '-' : ' ',
+			 o->o.val <= 0xff ? o->o.val : ' ', o->o.val <= 0xff ? ',' : ' ',
+			 o->o.name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-23s  %s\n", flag, o->help);
+	}
+	fputs("\n"
+	      "Signals:\n"
+	      "  SIGHUP    re-read FILE; a file that does not validate is refused whole\n"
+	      "            and the policy in force stays\n"
+	      "  SIGTERM   exit, leaving the XDP programs attached and pinned (fail\n"
+	      "            closed); a new moatd adopts them. 'moatctl unload' removes them.\n"
+	      "\n"
+	      "'moatctl reload --confirm-within DUR' reloads and rolls back to the\n"
+	      "previous policy unless 'moatctl confirm' follows in time.\n"
+	      "\n"
+	      "Files and endpoints (from FILE):\n"
+	      "  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads. One moatd\n"
+	      "                                per pin_dir: a second one exits 1\n"
+	      "  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
+	      "  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
+	      "\n"
+	      "A configured interface deleted and created again gets the policy in\n"
+	      "force again as soon as it appears.\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 the policy could not be put in force (or another\n"
+	      "moatd holds pin_dir), 2 usage or configuration error.\n", f);
+}
 
 /* systemd Type=notify without linking libsystemd. */
 static void sd_notify_msg(const char *msg)
@@ -434,14 +456,8 @@ static int run(struct moatd *d)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	struct option opts[N_MOATD_OPTS + 1] = {};
+	char shorts[2 * N_MOATD_OPTS + 1] = "";
 	struct moatd d = { .config_path = MOAT_DEFAULT_CONFIG,
 			   .lock = PTHREAD_MUTEX_INITIALIZER };
 	const char *check = NULL;
@@ -453,19 +469,25 @@ int main(int argc, char **argv)
 	sigset_t set;
 
 	moat_prog = "moatd";
-	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+	for (size_t i = 0; i < N_MOATD_OPTS; i++) {
+		opts[i] = moatd_opts[i].o;
+		if (opts[i].val <= 0xff)
+			snprintf(shorts + strlen(shorts), 3, "%c%s", opts[i].val,
+				 opts[i].has_arg ? ":" : "");
+	}
+	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
-		case 'C': check = optarg; break;
+		case OPT_CHECK_CONFIG: check = optarg; break;
 		case 'v': moat_verbose = true; break;
-		case 'h': fputs(usage_text, stdout); return 0;
+		case 'h': usage(stdout); return 0;
 		case 'V': printf("moatd %s\n", MOAT_VERSION); return 0;
-		default: fputs(usage_text, stderr); return 2;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc) {
 		moat_err("unexpected argument '%s'", argv[optind]);
-		fputs(usage_text, stderr);
+		usage(stderr);
 		return 2;
 	}
 	if (check) {
