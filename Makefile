@@ -35,11 +35,13 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
+MODEL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/model/*.c))
+FUZZ_PACKETS ?= 10000000
 
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-e2e bench demo clean install
+.PHONY: all deps test test-unit test-prog test-model test-e2e fuzz bench demo clean install
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -85,20 +87,31 @@ $(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The reference model and the differential fuzzer around it.
+$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz
 	$(Q)bash tests/run.sh all
 
 test-unit: $(UNIT_BINS)
 	$(Q)bash tests/run.sh unit
 test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog
+test-model: $(BUILD)/tests/model/difffuzz
+	$(Q)bash tests/run.sh model
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
+
+# The differential fuzzer at length (make test runs 100k packets).
+fuzz: $(BUILD)/tests/model/difffuzz
+	$(Q)$(BUILD)/tests/model/difffuzz -n $(FUZZ_PACKETS)
 
 bench: deps all $(BUILD)/tests/bench/bench
 	$(Q)$(BUILD)/tests/bench/bench

@@ -32,6 +32,9 @@ fi
 if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"
 fi
+if [ "$tier" = all ] || [ "$tier" = model ]; then
+	run model "$BUILD/tests/model/difffuzz" -n "${MOAT_FUZZ_PACKETS:-100000}"
+fi
 if [ "$tier" = all ] || [ "$tier" = e2e ]; then
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
