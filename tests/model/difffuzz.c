@@ -470,6 +470,7 @@ struct run {
 };
 
 static uint64_t total_packets;
+static uint64_t seen[MOAT_NR_VERDICTS][MOAT_NR_REASONS];	/* coverage, by the model */
 
 static void key_to_tuple(const struct moat_flow_key *k, struct model_tuple *t)
 {
@@ -677,6 +678,7 @@ static int run_frame(struct run *r, bool egress, const struct pkt_buf *pb)
 	}
 
 	e->want = model_xdp(f->ms, &f->mc, pb->buf, pb->len);
+	seen[e->want.verdict][e->want.reason]++;
 	if (bpf_prog_test_run_opts(f->xdp_fd, &opts)) {
 		snprintf(what, sizeof(what), "test_run (XDP) failed: %s", strerror(errno));
 		report_diff(r, what);
@@ -1329,7 +1331,7 @@ static int seq_outbound(struct run *r)
 		struct pkt_spec in = { .ip = v6 ? 6 : 4, .src = remote, .dst = host,
 				       .proto = proto, .sport = rport, .dport = lport };
 		struct bend b = NO_BEND;
-		unsigned int ev = i == 0 && chance(80) ? 0 : rnd(10);
+		unsigned int ev = i == 0 && chance(80) ? 0 : rnd(11);
 		int ret = 0;
 
 		if (chance(8))
@@ -1387,6 +1389,12 @@ static int seq_outbound(struct run *r)
 				in.seq = chance(60) ? rcv : rcv + 1;
 				b.ack = hisn + 1;
 				ret = send_in(r, &in, &b, 5, 2);
+				break;
+			case 10:	/* the host ends it: RST, or FIN */
+				o.flags = chance(50) ? TCPF_RST | TCPF_ACK : TCPF_FIN | TCPF_ACK;
+				o.seq = hisn + 1;
+				o.ack = rcv;
+				ret = send_out(r, &o, NULL);
 				break;
 			case 7:		/* a SYN to the host's port */
 				in.flags = TCPF_SYN;
@@ -1525,15 +1533,22 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(gens); i++) {
 		bool bad = gens[i].packets >> 63;
 
-		printf("%s %d - %s: %llu packets in %llu sequences, model and program agree\n",
+		printf("%s %d - %s: %llu packets in %llu sequences, model and program %s\n",
 		       bad ? "not ok" : "ok", ++test, gens[i].label,
 		       (unsigned long long)(gens[i].packets & ~(1ULL << 63)),
-		       (unsigned long long)gens[i].sequences);
+		       (unsigned long long)gens[i].sequences, bad ? "differ" : "agree");
 		failed += bad;
 	}
 	printf("%s %d - difffuzz: %llu packets, %llu sequences, seed 0x%016llx, %.1f s\n",
 	       failed ? "not ok" : "ok", ++test, (unsigned long long)total_packets,
 	       (unsigned long long)sequences, (unsigned long long)seed, secs);
+	printf("# verdicts covered:");
+	for (unsigned int v = 0; v < MOAT_NR_VERDICTS; v++)
+		for (unsigned int k = 0; k < MOAT_NR_REASONS; k++)
+			if (seen[v][k])
+				printf(" %s/%s %llu", moat_verdict_name(v), moat_reason_name(k),
+				       (unsigned long long)seen[v][k]);
+	printf("\n");
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		printf("# known discrepancy, allowlisted: %llu x %s\n",
 		       (unsigned long long)known[i].n, known[i].name);
