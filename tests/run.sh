@@ -33,7 +33,7 @@ if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"
 fi
 if [ "$tier" = all ] || [ "$tier" = model ]; then
-	run model "$BUILD/tests/model/difffuzz" -n "${MOAT_FUZZ_PACKETS:-100000}"
+	run model "$BUILD/tests/model/difffuzz" -n "${MOAT_FUZZ_PACKETS:-200000}"
 fi
 if [ "$tier" = all ] || [ "$tier" = e2e ]; then
 	for t in tests/e2e/test_*.sh; do

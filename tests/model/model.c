@@ -194,18 +194,30 @@ void model_forget(struct model_state *st, const struct model_tuple *t)
 		del(st, i, t);
 }
 
-bool model_flow_exists(const struct model_state *st, const struct model_tuple *t)
+struct model_flow_view model_flow(const struct model_state *st, const struct model_tuple *t)
 {
-	return find(st, T_FLOW, t) != NULL;
+	const struct entry *e = find(st, T_FLOW, t);
+
+	if (!e)
+		return (struct model_flow_view){ .exists = false };
+	return (struct model_flow_view){ true, e->v.flow.rcv_nxt_known, e->v.flow.rcv_nxt,
+					 e->v.flow.closing };
 }
 
 struct model_conn_view model_conn(const struct model_state *st, const struct model_tuple *t)
 {
 	const struct entry *e = find(st, T_CONN, t);
 
+	struct model_conn_view v = { MODEL_CONN_NONE, 0, 0, 0, { 0 } };
+
 	if (!e)
-		return (struct model_conn_view){ MODEL_CONN_NONE, 0, 0 };
-	return (struct model_conn_view){ e->v.conn.state, e->v.conn.reason, e->v.conn.have };
+		return v;
+	v.state = e->v.conn.state;
+	v.reason = e->v.conn.reason;
+	v.have = e->v.conn.have;
+	v.first_seq = e->v.conn.first_seq;
+	memcpy(v.head, e->v.conn.head, sizeof(v.head));
+	return v;
 }
 
 void model_seed(struct model_state *st, const struct model_tuple *t)
@@ -577,6 +589,8 @@ static bool reply(struct model_state *st, const struct pkt *p, const struct l4 *
 	if (!e)
 		return false;
 	if (p->proto == P_TCP && e->v.flow.rcv_nxt_known && l->seq == e->v.flow.rcv_nxt) {
+		if (!l->seq && (l->flags & (F_RST | F_FIN)))
+			note(MODEL_NOTE_ACK_ZERO);
 		if (l->flags & F_RST)
 			del(st, T_FLOW, &t);
 		else if (l->flags & F_FIN)
@@ -829,6 +843,7 @@ void model_egress(struct model_state *st, const struct model_config *cfg,
 	struct pkt p;
 	struct l4 l;
 
+	st->notes = 0;
 	if (parse(frame, len, &p) != PARSE_IP || p.frag_later || !parse_l4(&p, &l))
 		return;
 	/* in the XDP program's direction: remote = where the host sends to */
@@ -856,13 +871,20 @@ void model_egress(struct model_state *st, const struct model_config *cfg,
 	 * the peer's RST or FIN must sit (a new SYN on the flow changes
 	 * nothing of that: the host's last ACK is still its last ACK) */
 	e = find(st, T_FLOW, &t);
-	if (e && (l.flags & F_RST))
+	if (e && (l.flags & F_RST)) {
 		del(st, T_FLOW, &t);
-	else if (e && (l.flags & F_ACK))
-		e->v.flow = (struct flow){ .rcv_nxt_known = true, .rcv_nxt = l.ack,
-					   .closing = e->v.flow.closing || (l.flags & F_FIN) };
-	else if (!e && (l.flags & (F_SYN | F_ACK | F_RST)) == F_SYN && (e = get(st, T_FLOW, &t)))
+	} else if (e) {
+		if (l.flags & F_ACK) {
+			e->v.flow.rcv_nxt_known = true;
+			e->v.flow.rcv_nxt = l.ack;
+			if (!l.ack)
+				st->notes |= MODEL_NOTE_ACK_ZERO;
+		}
+		if (l.flags & F_FIN)
+			e->v.flow.closing = true;	/* short timeout from now on */
+	} else if ((l.flags & (F_SYN | F_ACK | F_RST)) == F_SYN && (e = get(st, T_FLOW, &t))) {
 		e->v.flow = (struct flow){ 0 };
+	}
 
 	{
 		enum port_class pc = port_class(cfg, l.sport);

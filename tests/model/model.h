@@ -71,6 +71,15 @@ struct model_conn_view {
 	enum model_conn_state state;
 	uint8_t reason;		/* BAD: why */
 	uint8_t have;		/* AWAIT: head bytes kept */
+	uint32_t first_seq;	/* the client's first payload byte */
+	uint8_t head[12];	/* the bytes kept */
+};
+
+struct model_flow_view {
+	bool exists;
+	bool rcv_nxt_known;	/* the host has ACKed: a RST or FIN must sit at rcv_nxt */
+	uint32_t rcv_nxt;
+	bool closing;		/* a FIN seen */
 };
 
 struct model_state;
@@ -103,10 +112,11 @@ enum model_note {
 	MODEL_NOTE_QUIC_SHORT = 8,	/* not_tls: form and fixed bits, but no version field */
 	MODEL_NOTE_EXT_PAST_PLEN = 16,	/* malformed: an extension header past payload_len */
 	MODEL_NOTE_AFTER_FRAG = 32,	/* fragment: header types in a later fragment's data */
+	MODEL_NOTE_ACK_ZERO = 64,	/* a flow's end: the host's last ACK was 0 */
 };
 unsigned int model_last_notes(const struct model_state *st);
 
-bool model_flow_exists(const struct model_state *st, const struct model_tuple *t);
+struct model_flow_view model_flow(const struct model_state *st, const struct model_tuple *t);
 struct model_conn_view model_conn(const struct model_state *st, const struct model_tuple *t);
 
 #endif /* MOAT_MODEL_H */
