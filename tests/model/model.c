@@ -79,6 +79,8 @@ struct entry {
 struct model_state {
 	struct entry *tab[T_NR][BUCKETS];
 	unsigned int notes;	/* enum model_note, of the last model_xdp() */
+	bool has_last;		/* last: the tuple of the last model_xdp() */
+	struct model_tuple last;
 };
 
 /* The model is one state per configuration; judge() and parse_l4() note
@@ -94,6 +96,13 @@ static void note(unsigned int n)
 unsigned int model_last_notes(const struct model_state *st)
 {
 	return st->notes;
+}
+
+bool model_last_tuple(const struct model_state *st, struct model_tuple *t)
+{
+	if (st->has_last)
+		*t = st->last;
+	return st->has_last;
 }
 
 static unsigned int tuple_hash(const struct model_tuple *t)
@@ -738,6 +747,10 @@ static struct model_result judge_ip(struct model_state *st, const struct model_c
 		return DROP(FRAGMENT);
 	if (!parse_l4(p, &l))
 		return DROP(MALFORMED);
+	if (p->proto == P_TCP || p->proto == P_UDP || is_icmp(p)) {
+		st->last = tuple_in(p, &l);
+		st->has_last = true;
+	}
 	/* 5. */
 	if (reply(st, p, &l))
 		return PASS(REPLY);
@@ -777,6 +790,7 @@ struct model_result model_xdp(struct model_state *st, const struct model_config 
 	struct pkt p;
 
 	st->notes = 0;
+	st->has_last = false;
 	noting = st;
 	switch (parse(frame, len, &p)) {
 	case PARSE_ARP:

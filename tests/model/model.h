@@ -115,6 +115,8 @@ enum model_note {
 	MODEL_NOTE_ACK_ZERO = 64,	/* a flow's end: the host's last ACK was 0 */
 };
 unsigned int model_last_notes(const struct model_state *st);
+/* The TCP/UDP/ICMP tuple of the last model_xdp() frame; false if none. */
+bool model_last_tuple(const struct model_state *st, struct model_tuple *t);
 
 struct model_flow_view model_flow(const struct model_state *st, const struct model_tuple *t);
 struct model_conn_view model_conn(const struct model_state *st, const struct model_tuple *t);
