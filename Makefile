@@ -34,14 +34,27 @@ MOATCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatctl/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
-BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
+BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
+BENCH_SKELS := $(BUILD)/floor.skel.h
+
+# libFuzzer targets: the readers of untrusted files, and what they call,
+# built by clang with the fuzzer and the sanitizers (clang's runtime comes
+# with libclang-rt-14-dev).
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	      -std=gnu11 -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
+FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config parse state table log)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+# The reference model and the differential fuzzer around it (tests/model).
 MODEL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/model/*.c))
 FUZZ_PACKETS ?= 10000000
 
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-model test-e2e fuzz bench demo clean install
+.PHONY: all deps test test-unit test-prog test-model test-e2e test-fuzz fuzz fuzz-model bench \
+	demo clean install
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -56,6 +69,20 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/floor.skel.h: $(BUILD)/tests/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/bench/%.o: tests/bench/%.c | $(SKELS) $(BENCH_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -96,8 +123,19 @@ $(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/fuzz/lib/%.o: user/lib/%.c | $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
+      $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
 test-unit: $(UNIT_BINS)
@@ -108,9 +146,14 @@ test-model: $(BUILD)/tests/model/difffuzz
 	$(Q)bash tests/run.sh model
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
-
-# The differential fuzzer at length (make test runs 100k packets).
-fuzz: $(BUILD)/tests/model/difffuzz
+# make test runs each fuzzer briefly; this runs each for FUZZ_SECONDS.
+test-fuzz: $(FUZZ_BINS)
+	$(Q)bash tests/run.sh fuzz
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BINS) fuzz-model
+	$(Q)bash tests/fuzz/run.sh -max_total_time=$(FUZZ_SECONDS)
+# The differential fuzzer at length (make test runs 200k packets).
+fuzz-model: $(BUILD)/tests/model/difffuzz
 	$(Q)$(BUILD)/tests/model/difffuzz -n $(FUZZ_PACKETS)
 
 bench: deps all $(BUILD)/tests/bench/bench

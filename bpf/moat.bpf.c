@@ -14,7 +14,7 @@
 #include <bpf/bpf_endian.h>
 #include "moat/reasons.h"
 #include "moat/shared.h"
-#include "moat/connhash.h"
+#include "moat/hash.h"
 #include "lib/parse.h"
 
 #define NSEC_PER_SEC	1000000000ULL
@@ -142,10 +142,11 @@ struct {
 /*
  * An address table: exact hosts in a hash, networks in a small LPM trie, and
  * a Bloom filter of the hosts in front of the hash. With a million random
- * sources the hash costs two cache misses per packet; the filter (1 MiB of
- * bits) answers "not there" for most of them without touching it. Deleted
- * hosts stay in the filter until the table is rebuilt: a stale "maybe"
- * only costs the hash lookup it would have cost anyway.
+ * sources the hash costs two cache misses per packet; the filter (2 MiB of
+ * bits, an ARRAY the verifier inlines: no helper call) answers "not there"
+ * for most of them without touching it. Deleted hosts stay in the filter
+ * until the table is rebuilt: a stale "maybe" only costs the hash lookup it
+ * would have cost anyway.
  */
 #define ADDR_TABLE(name)						\
 	struct {							\
@@ -169,10 +170,10 @@ struct {
 		__type(value, struct moat_table_count);			\
 	} name##_count SEC(".maps");					\
 	struct {							\
-		__uint(type, BPF_MAP_TYPE_BLOOM_FILTER);		\
-		__uint(max_entries, MOAT_MAX_EXACT);			\
-		__uint(map_extra, MOAT_BLOOM_HASHES);			\
-		__type(value, struct moat_addr);			\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
+		__uint(max_entries, MOAT_FILTER_WORDS);			\
+		__type(key, __u32);					\
+		__type(value, __u64);					\
 	} name##_bloom SEC(".maps")
 
 ADDR_TABLE(ban);	/* persistent */
@@ -182,6 +183,24 @@ ADDR_TABLE(deny);	/* generation */
 static __always_inline int entry_live(const struct moat_entry *e)
 {
 	return e->expires_ns == 0 || bpf_ktime_get_boot_ns() < e->expires_ns;
+}
+
+/* Whether the filter may hold src (0: it surely does not). */
+static __always_inline int filter_maybe(void *bits, const struct moat_addr *src)
+{
+	__u64 h1, h2, *w;
+	__u32 pos, idx;
+
+	moat_filter_hash(src, &h1, &h2);
+#pragma unroll
+	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
+		pos = moat_filter_pos(h1, h2, i);
+		idx = pos >> 6;
+		w = bpf_map_lookup_elem(bits, &idx);
+		if (!w || !(*w & (1ULL << (pos & 63))))
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -199,7 +218,7 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 	n = bpf_map_lookup_elem(count, &zero);
 	if (!n)
 		return 0;
-	if (n->exact && bpf_map_peek_elem(bloom, (void *)src) == 0) {
+	if (n->exact && filter_maybe(bloom, src)) {
 		e = bpf_map_lookup_elem(exact, src);
 		if (e && entry_live(e))
 			return 1;
@@ -556,6 +575,86 @@ static __always_inline int judge_alone(const struct pkt *p, __u32 payload_off, _
 	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
 }
 
+/*
+ * A connection with no state that the host knows: its request socket (a
+ * SYN-ACK whose entry a flood pushed out of conn_pending), a valid SYN
+ * cookie (the host kept nothing), or an established socket that has taken
+ * no byte yet (one that was mid-handshake when moat took over). The host's
+ * own state says where the stream starts: an entry goes into conns, as if
+ * the client's ACK had moved it from conn_pending. 1 when it did.
+ */
+static __always_inline int conn_from_host(const struct pkt *p, const struct tcphdr *th,
+					  const struct moat_flow_key *key)
+{
+	struct moat_conn_locked fresh = { .c = { .state = MOAT_CONN_AWAIT } };
+	struct bpf_sock_tuple t = {};
+	struct tcp_request_sock *rsk;
+	struct bpf_sock *skc;
+	struct tcp_sock *tp;
+	__u32 ack = bpf_ntohl(th->ack_seq), size;
+	int found = 0;
+
+	if (!th->ack || th->syn || th->rst || th->fin)
+		return 0;
+	if (p->v6) {
+		__builtin_memcpy(t.ipv6.saddr, &p->src, 16);
+		__builtin_memcpy(t.ipv6.daddr, &p->dst, 16);
+		t.ipv6.sport = th->source;
+		t.ipv6.dport = th->dest;
+		size = sizeof(t.ipv6);
+	} else {
+		t.ipv4.saddr = p->src.a[3];
+		t.ipv4.daddr = p->dst.a[3];
+		t.ipv4.sport = th->source;
+		t.ipv4.dport = th->dest;
+		size = sizeof(t.ipv4);
+	}
+	skc = bpf_skc_lookup_tcp(p->ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!skc)
+		return 0;
+	if (skc->state == BPF_TCP_LISTEN) {
+		/* The host answered with a SYN cookie: the ACK carries it.
+		 * (Bounds again: the verifier does not tie p->l3 to p->v6.) */
+		void *end = (void *)(long)((struct xdp_md *)p->ctx)->data_end;
+		long bad = 1;
+
+		if (p->v6 && p->l3 + sizeof(struct ipv6hdr) <= end &&
+		    (void *)th + sizeof(*th) <= end)
+			bad = bpf_tcp_raw_check_syncookie_ipv6(p->l3, (void *)th);
+		else if (!p->v6 && p->l3 + sizeof(struct iphdr) <= end &&
+			 (void *)th + sizeof(*th) <= end)
+			bad = bpf_tcp_raw_check_syncookie_ipv4(p->l3, (void *)th);
+		if (!bad) {
+			fresh.c.first_seq = bpf_ntohl(th->seq);
+			fresh.c.srv_isn = ack - 1;
+			found = 1;
+		}
+	} else if (skc->state == BPF_TCP_NEW_SYN_RECV) {
+		rsk = bpf_skc_to_tcp_request_sock(skc);
+		if (rsk && ack == rsk->snt_isn + 1) {
+			fresh.c.first_seq = rsk->rcv_isn + 1;
+			fresh.c.srv_isn = rsk->snt_isn;
+			found = 1;
+		}
+	} else {
+		tp = bpf_skc_to_tcp_sock(skc);
+		if (tp && tp->bytes_received == 0) {
+			fresh.c.first_seq = tp->rcv_nxt;
+			fresh.c.srv_isn = tp->snd_una - 1;
+			found = 1;
+		}
+	}
+	bpf_sk_release(skc);
+	if (!found)
+		return 0;
+	fresh.c.created_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&conns, key, &fresh, BPF_NOEXIST)) {
+		conn_event(MOAT_CONN_EV_TABLE_FULL);
+		return 0;
+	}
+	return 1;
+}
+
 static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *th,
 				      void *payload, __u8 class, __u32 pass_reason)
 {
@@ -631,13 +730,19 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 
 	/*
 	 * No state: a connection moat never saw the host accept (those that
-	 * predate moat were seeded into conns). Without its first sequence
-	 * number, its bytes cannot be judged where the kernel will put them:
-	 * it fails closed, whatever it carries. moatctl check asks what the
-	 * first bytes of a new connection would get: judged from the start.
+	 * predate moat were seeded into conns), unless the host itself knows
+	 * it (conn_from_host). Without its first sequence number, its bytes
+	 * cannot be judged where the kernel will put them: it fails closed,
+	 * whatever it carries. moatctl check asks what the first bytes of a
+	 * new connection would get: judged from the start.
 	 */
 	if (p->dry)
 		return judge_alone(p, off, len, 0, 0, class, pass_reason);
+	if (conn_from_host(p, th, &key)) {
+		e = bpf_map_lookup_elem(&conns, &key);
+		if (e)
+			return judge_tracked(p, th, e, off, len, class, pass_reason);
+	}
 	if (!len && !th->urg)
 		return verdict(p, MOAT_V_PASS, pass_reason);
 	conn_event(MOAT_CONN_EV_UNTRACKED);

@@ -6,13 +6,15 @@
 set -euo pipefail
 
 PKGS=(
-	# build
+	# build (libclang-rt-14-dev: libFuzzer and the sanitizers for clang)
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-	libyaml-dev libjson-c-dev libmicrohttpd-dev libssl-dev libcmocka-dev
+	libyaml-dev libjson-c-dev libmicrohttpd-dev libssl-dev libcmocka-dev libclang-rt-14-dev
 	# lab and end-to-end tests: real peers
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
+	# make bench: a peer to compare with
+	xdp-tools
 )
 
 missing=()

@@ -35,6 +35,9 @@ fi
 if [ "$tier" = all ] || [ "$tier" = model ]; then
 	run model "$BUILD/tests/model/difffuzz" -n "${MOAT_FUZZ_PACKETS:-200000}"
 fi
+if [ "$tier" = all ] || [ "$tier" = fuzz ]; then
+	run fuzz bash tests/fuzz/run.sh -runs=100000
+fi
 if [ "$tier" = all ] || [ "$tier" = e2e ]; then
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"

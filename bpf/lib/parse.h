@@ -33,6 +33,7 @@ struct moat_vlan_hdr {
 struct pkt {
 	struct moat_addr src;	/* IPv6 or IPv4-mapped */
 	struct moat_addr dst;
+	void *l3;		/* start of the IP header */
 	void *l4;		/* start of the L4 header */
 	void *l3_end;		/* end of the IP datagram (excludes L2 padding) */
 	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
@@ -100,6 +101,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	p->dst.a[3] = iph->daddr;
 	p->nonfirst_frag = (bpf_ntohs(iph->frag_off) & 0x1fff) != 0;
 	p->l4proto = iph->protocol;
+	p->l3 = iph;
 	p->l3_end = c->pos + tot;
 	c->pos += hlen;
 	p->l4 = c->pos;
@@ -129,6 +131,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	__builtin_memcpy(&p->dst, &ip6h->daddr, sizeof(p->dst));
 	p->hop_limit = ip6h->hop_limit;
 	p->v6 = 1;
+	p->l3 = ip6h;
 	p->l3_end = (void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len);
 	next = ip6h->nexthdr;
 	c->pos = ip6h + 1;

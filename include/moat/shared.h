@@ -18,7 +18,14 @@
 /* Address tables (devops, deny, bans) hold up to this many entries each. */
 #define MOAT_MAX_EXACT		(1U << 21)	/* /32 and /128 entries: hash */
 #define MOAT_MAX_PREFIX		16384		/* shorter prefixes: LPM trie */
-#define MOAT_BLOOM_HASHES	3	/* Bloom filter before each host hash */
+/*
+ * The filter in front of each host hash: a Bloom filter kept as a bitset in
+ * an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER map costs a
+ * helper call per packet). Positions: include/moat/hash.h.
+ */
+#define MOAT_FILTER_HASHES	3
+#define MOAT_FILTER_BITS_LOG	24			/* 2 MiB of bits per table */
+#define MOAT_FILTER_WORDS	(1U << (MOAT_FILTER_BITS_LOG - 6))
 
 /* Port classes, indexed by destination port in the program's .rodata. */
 enum moat_port_class {

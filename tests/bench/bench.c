@@ -22,7 +22,13 @@
 #include "moat/shared.h"
 #include "lib/config.h"
 #include "lib/loader.h"
+#include "lib/table.h"
 #include "../prog/pkt.h"
+#include "floor.skel.h"
+#include <net/if.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <linux/if_link.h>
 
 /* tests/bench/bench_scrape.c, when linked in: run after ours. */
 int bench_scrape_run(void) __attribute__((weak));
@@ -450,12 +456,8 @@ static int fill_hash(int map_fd, int bloom_fd, int count_fd, const __u32 *hosts,
 			err = -errno;
 			goto out;
 		}
-		for (size_t i = 0; i < m; i++) {
-			if (bpf_map_update_elem(bloom_fd, NULL, &keys[i], BPF_ANY)) {
-				err = -errno;
-				goto out;
-			}
-		}
+		if ((err = moat_filter_add_many(bloom_fd, keys, m)))
+			goto out;
 	}
 	if (bpf_map_lookup_elem(count_fd, &zero, &cnt)) {
 		err = -errno;
@@ -614,6 +616,98 @@ static int stateful_pkts(struct moat_gen *g, struct pkt_buf *tfo, struct pkt_buf
 	       once(xdp, &first) ?: once(egress, &host_ack) ?: once(egress, &query);
 }
 
+/*
+ * Peers and the floor (issue 10): the same packets through the floor
+ * program (tests/bench/floor.bpf.c), moat with 10k devops hosts, 10k deny
+ * and 10k bans loaded, and xdp-filter (Debian xdp-tools) with the closest
+ * policy it can express: policy deny, allow tcp dst 443 and 22 (it cannot
+ * tie a port to a source). xdp-filter holds a host-wide lock and pins under
+ * /sys/fs/bpf: it runs in a mount and network namespace of this process's
+ * own (a veth there), gone when the bench exits.
+ */
+#define PEER_N		10000
+#define XF_IF		"benchxf0"
+
+static int xdp_filter_prog(void)
+{
+	const char *cmds[] = {
+		"ip link add " XF_IF " type veth peer name benchxf1",
+		"ip link set " XF_IF " up", "ip link set benchxf1 up",
+		"xdp-filter load " XF_IF " --mode native --policy deny >/dev/null",
+		"xdp-filter port 443 --mode dst --proto tcp >/dev/null",
+		"xdp-filter port 22 --mode dst --proto tcp >/dev/null",
+	};
+	__u32 id = 0;
+	int ifindex;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		fprintf(stderr, "bench: couldn't make a namespace for xdp-filter: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (system(cmds[i])) {
+			fprintf(stderr, "bench: '%s' failed (make deps installs xdp-tools)\n",
+				cmds[i]);
+			return -1;
+		}
+	}
+	ifindex = if_nametoindex(XF_IF);
+	if (!ifindex || bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) || !id) {
+		fprintf(stderr, "bench: xdp-filter's program is not on %s\n", XF_IF);
+		return -1;
+	}
+	return bpf_prog_get_fd_by_id(id);
+}
+
+struct peer_class {
+	const char *name;
+	const struct pkt_buf *pkt;
+	double goal_floor;	/* moat <= goal x floor; 0: none */
+	int moat_want, xf_want;	/* XDP action, -1: any */
+};
+
+static int peers_run(int empty_fd, int floor_fd, int moat_fd, int xf_fd,
+		     const struct peer_class *pc, size_t n)
+{
+	struct bench_case *cs = calloc(4 * n, sizeof(*cs));
+	int err;
+
+	if (!cs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		cs[4 * i + 0] = (struct bench_case)EMPTY("empty", empty_fd, pc[i].pkt, 1, 0, BASE_ONE_PKT);
+		cs[4 * i + 1] = (struct bench_case)CASE("floor", floor_fd, pc[i].pkt, 1, 0, BASE_ONE_PKT,
+							0, -1);
+		cs[4 * i + 2] = (struct bench_case)CASE("moat", moat_fd, pc[i].pkt, 1, 0, BASE_ONE_PKT, 0,
+							pc[i].moat_want);
+		cs[4 * i + 3] = (struct bench_case)CASE("xdp-filter", xf_fd, pc[i].pkt, 1, 0,
+							BASE_ONE_PKT, 0, pc[i].xf_want);
+	}
+	err = run_cases(cs, 4 * n);
+	if (err)
+		goto out;
+	printf("%-44s %7s %7s %7s %10s %8s %11s %10s\n", "class (ns/packet)", "empty", "floor",
+	       "moat", "xdp-filter", "x floor", "goal", "xf / moat");
+	for (size_t i = 0; i < n; i++) {
+		double e = median(cs[4 * i].samples), f = median(cs[4 * i + 1].samples);
+		double m = median(cs[4 * i + 2].samples), x = median(cs[4 * i + 3].samples);
+		char goal[24] = "-";
+
+		if (pc[i].goal_floor)
+			snprintf(goal, sizeof(goal), "<=%gx %s", pc[i].goal_floor,
+				 m / f <= pc[i].goal_floor ? "met" : "MISSED");
+		printf("%-44s %7.1f %7.1f %7.1f %10.1f %8.2f %11s %6.2f %s\n", pc[i].name, e, f, m,
+		       x, m / f, goal, x / m, x / m >= 2 ? "met" : "MISSED");
+	}
+	printf("(xf / moat: goal >= 2, xdp-filter at least twice moat's cost)\n");
+out:
+	free(cs);
+	return err;
+}
+
 static double elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -624,7 +718,7 @@ static double elapsed(const struct timespec *t0)
 
 int main(void)
 {
-	struct moat_gen gen = {}, gen_deny = {}, gen_nov = {};
+	struct moat_gen gen = {}, gen_deny = {}, gen_nov = {}, gen_peer = {};
 	struct pkt_buf tls4, tls6, ssh_ok, ssh_no, ssh_deny, tls_deny, port80;
 	struct pkt_buf tfo, tls_data, reply;
 	struct pkt_buf *miss = NULL, *hit = NULL;
@@ -823,6 +917,59 @@ int main(void)
 	if (err)
 		goto run_failed;
 	print_table(cold, sizeof(cold) / sizeof(cold[0]));
+
+	/* Peers and the floor: moat with 10k devops, deny and ban entries. */
+	{
+		struct pkt_buf ssh_stranger, ssh_devops10k;
+		__u32 *hosts = random_hosts(3 * PEER_N);
+		struct floor_bpf *fl = floor_bpf__open_and_load();
+		int xf_fd = -1;
+
+		if (!hosts || !fl || load_gen(&gen_peer, yaml_default)) {
+			fprintf(stderr, "Error: couldn't set up the peers section\n");
+			free(hosts);
+			floor_bpf__destroy(fl);
+			goto out;
+		}
+		moat_gen_maps(&gen_peer, &maps);
+		err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, hosts, PEER_N) ?:
+		      fill_hash(maps.deny, maps.deny_bloom, maps.deny_count, hosts + PEER_N, PEER_N) ?:
+		      fill_hash(maps.ban, maps.ban_bloom, maps.ban_count, hosts + 2 * PEER_N, PEER_N) ?:
+		      stateful_pkts(&gen_peer, &tfo, &tls_data, &reply) ?:
+		      syn(&ssh_stranger, 4, NULL, 22);
+		ssh_devops10k = ssh_stranger;
+		{
+			__u32 be = htonl(hosts[PEER_N / 2]);
+
+			memcpy(ssh_devops10k.buf + SADDR_OFF, &be, 4);
+		}
+		free(hosts);
+		if (!err && (xf_fd = xdp_filter_prog()) < 0)
+			err = -ENOENT;
+		if (!err) {
+			const struct peer_class pc[] = {
+				{ "TLS SYN v4", &tls4, 1.5, XDP_PASS, XDP_PASS },
+				{ "TLS SYN v6", &tls6, 1.5, XDP_PASS, XDP_PASS },
+				{ "TLS data (accepted connection)", &tls_data, 1.5, XDP_PASS, XDP_PASS },
+				{ "closed port (tcp/80)", &port80, 1.5, XDP_DROP, XDP_DROP },
+				{ "SSH SYN from a devops host (10k table)", &ssh_devops10k, 2, XDP_PASS,
+				  XDP_PASS },
+				{ "SSH SYN from another source", &ssh_stranger, 0, XDP_DROP, XDP_PASS },
+				{ "UDP reply to the host's query", &reply, 0, XDP_PASS, -1 },
+			};
+
+			printf("\nPeers and the floor, the same packets; moat with %d devops hosts, "
+			       "%d deny and %d bans.\n", PEER_N, PEER_N, PEER_N);
+			err = peers_run(empty_fd, bpf_program__fd(fl->progs.floor_xdp),
+					moat_gen_prog_fd(&gen_peer, 0), xf_fd, pc,
+					sizeof(pc) / sizeof(pc[0]));
+		}
+		if (xf_fd >= 0)
+			close(xf_fd);
+		floor_bpf__destroy(fl);
+		if (err)
+			goto run_failed;
+	}
 	ret = 0;
 
 	if (bench_scrape_run) {
@@ -862,5 +1009,6 @@ out:
 	moat_gen_destroy(&gen);
 	moat_gen_destroy(&gen_deny);
 	moat_gen_destroy(&gen_nov);
+	moat_gen_destroy(&gen_peer);
 	return ret;
 }

@@ -26,8 +26,13 @@ OFF 0), an ACK number REL is the peer's ISN + 1 + REL.
   rst OFF|far               RST at OFF (far: 2^30 away)
   expect-ack N [SECS]       the peer acknowledges the first N bytes of the stream
   no-ack N [SECS]           ... and here it must not, within SECS (default 1)
+  wait-ack N [SECS]         waits up to SECS for that ACK, whether it comes or not
   expect-rst [SECS]         the peer answers with a RST
   synsweep FIRST COUNT HEX  SYNs with payload HEX from source ports FIRST..FIRST+COUNT-1
+  flood-build COUNT         builds COUNT SYNs (IPv4) for flood, from the addresses after
+                            --src (+1, +2...), 64512 source ports each
+  flood COUNT               sends the next COUNT of them from each CPU in turn (building
+                            what is missing), as fast as the device takes them
   learn-seq [SECS]          wait for a segment that --src sends to --dst (the local
                             kernel's own connection) and learn its next sequence number
   rst-near DELTA...         RSTs at that learnt sequence number + each DELTA (never 0)
@@ -36,6 +41,7 @@ OFF 0), an ACK number REL is the peer's ISN + 1 + REL.
 
 Prints one line per step; exits 1 at the first step whose expectation fails.
 """
+import errno
 import os
 import select
 import socket
@@ -47,6 +53,7 @@ ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 
 
@@ -75,9 +82,10 @@ class Conn:
         self.peer_nxt = None    # what the peer sent so far (its next seq)
         self.acked = None       # highest ACK the peer sent, relative to ISN + 1
         self.learnt = None
+        self.flood_frames = []  # flood: built SYN frames
+        self.flood_built = self.flood_sent = 0
         self.ipid = 1
-        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        self.s.bind((self.dev, ETH_P_ALL))
+        self.open()
         self.smac = self.s.getsockname()[4]
 
     # --- building ---------------------------------------------------------------
@@ -110,7 +118,19 @@ class Conn:
                              socket.IPPROTO_TCP, 0, src, self.dst)
             ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
             etype = ETH_P_IP
-        self.s.send(self.dmac + self.smac + struct.pack("!H", etype) + ip + seg)
+        self.tx(self.dmac + self.smac + struct.pack("!H", etype) + ip + seg)
+
+    def tx(self, frame):
+        """Sends a frame; while the device is busy (ENOBUFS), tries again."""
+        end = time.monotonic() + 5
+        while True:
+            try:
+                self.s.send(frame)
+                return
+            except OSError as e:
+                if e.errno != errno.ENOBUFS or time.monotonic() > end:
+                    raise
+                time.sleep(0.0002)
 
     def seq(self, off):
         return self.isn + 1 + off
@@ -123,7 +143,7 @@ class Conn:
         return self.peer_isn + 1 + rel
 
     # --- reading -----------------------------------------------------------------
-    def parse(self, frame, outgoing):
+    def parse(self, frame):
         """(src, dst, sport, dport, seq, ack, flags, payload) of a TCP frame, else None."""
         if len(frame) < 14:
             return None
@@ -158,7 +178,7 @@ class Conn:
             if not r:
                 return
             data, addr = self.s.recvfrom(65535)
-            t = self.parse(data, addr[2] == PACKET_OUTGOING)
+            t = self.parse(data)
             if t:
                 yield t, addr[2] == PACKET_OUTGOING
 
@@ -177,6 +197,73 @@ class Conn:
                 if ((end - self.peer_nxt) & 0xFFFFFFFF) < 1 << 31:
                     self.peer_nxt = end
             yield seq, ack, flags, payload
+
+    def open(self):
+        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # Room for the frames of other connections (a flood's answers) in between.
+        self.s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+        self.s.bind((self.dev, ETH_P_ALL))
+
+    def reopen(self):
+        """A fresh capture socket: what queued up in the old one is gone."""
+        self.s.close()
+        self.open()
+
+    def flood_build(self, count):
+        """Builds count more SYNs for flood (IPv4): from the addresses after
+        src (src + 1, + 2...), source ports 1024-65535 each. Only the source
+        port and sequence number change within an address: the checksum is
+        patched, not recomputed."""
+        if self.v6:
+            raise SystemExit("flood: IPv4 only")
+        base = struct.unpack("!I", self.src)[0]
+        eth = self.dmac + self.smac + struct.pack("!H", ETH_P_IP)
+        pack, frames = struct.pack, self.flood_frames
+        for _ in range(count):
+            n = self.flood_built
+            block, i = divmod(n, 64512)
+            if i == 0 or not frames:
+                src = pack("!I", base + 1 + block)
+                ip = pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, 64, socket.IPPROTO_TCP, 0,
+                          src, self.dst)
+                head = eth + ip[:10] + pack("!H", csum(ip)) + ip[12:]
+                # the TCP sum without source port and sequence number
+                tsum = sum(struct.unpack("!4H", src + self.dst)) + socket.IPPROTO_TCP + 20 + \
+                    self.dport + (5 << 12 | SYN) + 65535
+            sport, seq = 1024 + i, (0x5EED0000 + n) & 0xFFFFFFFF
+            c = tsum + sport + (seq >> 16) + (seq & 0xFFFF)
+            c = (c & 0xFFFF) + (c >> 16)
+            c = ~((c & 0xFFFF) + (c >> 16)) & 0xFFFF
+            frames.append(head + pack("!HHIIBBHHH", sport, self.dport, seq, 0, 5 << 4, SYN,
+                                      65535, c, 0))
+            self.flood_built += 1
+        return "flood-build %d SYNs (%d built, %d to send)" % (count, self.flood_built,
+                                                             len(frames) - self.flood_sent)
+
+    def flood(self, count):
+        """Sends count SYNs of flood_build (building what is missing) from
+        each CPU this process may run on in turn, as fast as the device takes
+        them: the host answers on the CPU that sent, so every CPU's share of
+        per-CPU tables gets its count, as with a flood spread by RSS."""
+        cpus = sorted(os.sched_getaffinity(0))
+        missing = self.flood_sent + count * len(cpus) - len(self.flood_frames)
+        if missing > 0:
+            self.flood_build(missing)
+        t = time.monotonic()
+        send = self.s.send
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})
+            for f in self.flood_frames[self.flood_sent:self.flood_sent + count]:
+                try:
+                    send(f)
+                except OSError:     # ENOBUFS: the device is busy
+                    self.tx(f)
+            self.flood_sent += count
+        os.sched_setaffinity(0, cpus)
+        took = time.monotonic() - t
+        self.reopen()   # the answers to the flood, unread: not ours
+        return "flood %d SYNs from each of CPUs %s (%d so far) in %.1fs" % (
+            count, ",".join(map(str, cpus)), self.flood_sent, took)
 
     # --- steps ---------------------------------------------------------------------
     def step(self, words):
@@ -238,6 +325,15 @@ class Conn:
             if got != (op == "expect-ack"):
                 raise Fail("%s (wanted %s %d)" % (what, ">=" if got is False else "<", n))
             return "%s %d: %s" % (op, n, what)
+        if op == "wait-ack":
+            n = int(args[0])
+            secs = float(args[1]) if len(args) > 1 else self.timeout
+            if self.acked is None or self.acked < n:
+                for _ in self.from_peer(secs):
+                    if self.acked is not None and self.acked >= n:
+                        break
+            return "wait-ack %d: peer acked %s of the stream" % (
+                n, self.acked if self.acked is not None else "none")
         if op == "expect-rst":
             secs = float(args[0]) if args else self.timeout
             for _, _, flags, _ in self.from_peer(secs):
@@ -252,6 +348,10 @@ class Conn:
                 isn = struct.unpack("!I", os.urandom(4))[0]
                 self.send_seg(self.tcp(isn, 0, SYN, payload, sport=p))
             return "synsweep %d..%d payload=%d" % (first, first + count - 1, len(payload))
+        if op == "flood-build":
+            return self.flood_build(int(args[0]))
+        if op == "flood":
+            return self.flood(int(args[0]))
         if op == "learn-seq":
             secs = float(args[0]) if args else self.timeout
             for t, outgoing in self.frames(secs):

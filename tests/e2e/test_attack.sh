@@ -26,13 +26,21 @@
 #      connection of the cli kernel's own: its data keeps coming
 #   9  blind spoofed RSTs against the gateway's own outbound connection
 #  10  SSH from a DevOps address: identification in the SYN, junk at ISN+1
-#  11  an ACK the kernel refuses in SYN_RECV makes the gateway send a RST
-#      (egress), which deletes the state; the connection then completes with
-#      no state, and a segment starting 11 bytes before ISN+1 (a ClientHello
-#      head the kernel has "already seen") carries GET to the sink
-#  12  urgent data: the 11 head bytes sent as 11 urgent (URG) bytes are
-#      judged by moat but taken out of the stream by the kernel; the sink
-#      then reads GET as its first bytes
+#  11  an ACK the kernel refuses in SYN_RECV (the host's ISN + 2) makes the
+#      gateway's listener answer with a RST; then the right ACK, and one
+#      segment starting 11 bytes before ISN+1: a ClientHello head the kernel
+#      takes for old data, then GET. (On 71d9293 a hole: the host's RST
+#      deleted the state, and data with no state was judged as the first
+#      bytes of a connection, so GET reached the sink.)
+#  12  urgent data: the 11 head bytes as 11 urgent (URG) bytes, then GET. The
+#      kernel takes urgent bytes out of the stream: whatever the sink reads
+#      must begin with the head moat judged, never with GET (a hole on
+#      71d9293). Also for SSH.
+#  13  as 11, the connection's own conn_pending entry evicted by a SYN flood
+#      instead (SYN cookies: no SYN-ACK retransmission refreshes it)
+#  14  the same flood, blind (from other sources), while a legitimate
+#      client's handshake is in flight (its third ACK comes after the flood):
+#      once the connection is up, its ClientHello must reach the sink
 # Every process via lab_spawn, removed on every exit path (lab_init's trap).
 # TAP on stdout.
 set -u
@@ -45,12 +53,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 AT_SINK=8443		# the sink in gw (v4 and v6), a TLS port
 AT_FAKE4=198.18.1.77	# rawtcp's addresses in cli's subnet, on no interface
 AT_FAKE6=2001:db8:1::77
+AT_SLOW4=198.18.1.150	# 14: a legitimate client with a slow handshake
 AT_OPSFAKE4=198.18.2.77	# ... in ops' subnet, added to devops at run time
 AT_SRV4=18099		# line servers in cli for the gateway's own connection
 AT_SRV6=18098
 AT_GW4=40090		# the gateway's client ports to them
 AT_GW6=40091
 AT_WAIT=1		# seconds rawtcp waits for an ACK that must not come
+AT_FLOOD_ADDRS=12	# flood sources (64512 ports each) after AT_FAKE4
+AT_PREFILL=6000		# SYNs that fill the sink's SYN queue (listen backlog 4096)
 AT_RAW=$PWD/tests/e2e/rawtcp.py
 
 bail() {
@@ -81,12 +92,11 @@ def hello(version):
             struct.pack("!H", len(ext)) + ext)
     hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
-lab = sys.argv[1]
 print(hello(0x0303).hex())
 print(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".hex())
 print(b"SSH-2.0-x\r\n".hex())
 '
-	{ read -r AT_HELLO; read -r AT_GET; read -r AT_SSHID; } < <(python3 -c "$py" "$LAB")
+	{ read -r AT_HELLO; read -r AT_GET; read -r AT_SSHID; } < <(python3 -c "$py")
 	AT_MAGIC=1603010000010000000303
 	[ ${#AT_HELLO} -gt 100 ] && [ -n "$AT_GET" ] && [ -n "$AT_SSHID" ]
 }
@@ -160,8 +170,18 @@ at_neigh() {
 	AT_CLI_MAC=$(at_mac cli eth0) && AT_OPS_MAC=$(at_mac ops eth0) || return 1
 	ip -n "$LAB-gw" neigh replace "$AT_FAKE4" lladdr "$AT_CLI_MAC" dev gwc0 nud permanent &&
 	ip -n "$LAB-gw" neigh replace "$AT_FAKE6" lladdr "$AT_CLI_MAC" dev gwc0 nud permanent &&
-	ip -n "$LAB-gw" neigh replace "$AT_OPSFAKE4" lladdr "$AT_OPS_MAC" dev gwd0 nud permanent &&
-	ip -n "$LAB-gw" neigh show nud permanent
+	ip -n "$LAB-gw" neigh replace "$AT_OPSFAKE4" lladdr "$AT_OPS_MAC" dev gwd0 nud permanent ||
+		return 1
+	# AT_SLOW4, and the sources of rawtcp's SYN floods (13, 14): the
+	# addresses after AT_FAKE4 and AT_SLOW4.
+	local i a
+	for a in "$AT_FAKE4" "$AT_SLOW4"; do
+		for ((i = 0; i <= AT_FLOOD_ADDRS; i++)); do
+			ip -n "$LAB-gw" neigh replace "${a%.*}.$(( ${a##*.} + i ))" \
+				lladdr "$AT_CLI_MAC" dev gwc0 nud permanent || return 1
+		done
+	done
+	ip -n "$LAB-gw" neigh show nud permanent | wc -l
 }
 
 # at_raw NS SRC SPORT DST DPORT STEP... -- rawtcp.py in NS (cli talks to gwc0, ops to gwd0)
@@ -171,7 +191,8 @@ at_raw() {
 	lab_in "$ns" timeout 30 /usr/bin/python3 "$AT_RAW" --dev eth0 --dmac "$mac" \
 		--src "$src" --sport "$sport" --dst "$dst" --dport "$dport" "$@"
 }
-at_fake() { [ "$1" = 6 ] && echo "$AT_FAKE6" || echo "$AT_FAKE4"; }
+AT_SRC4=$AT_FAKE4	# where at_none and at_exactly speak from (v4)
+at_fake() { [ "$1" = 6 ] && echo "$AT_FAKE6" || echo "$AT_SRC4"; }
 at_gw() { [ "$1" = 6 ] && echo "$GW6_CLI" || echo "$GW4_CLI"; }
 
 # at_none FAM SPORT STEP... -- rawtcp from the fake address of FAM to the sink;
@@ -196,6 +217,23 @@ at_exactly() {
 	lab_wait 3 at_sink_is "$src" "$sport" "$want" || rc=1
 	at_show_sink "$src" "$sport"
 	[ $rc -eq 0 ] || echo "wanted exactly: $want"
+	return $rc
+}
+
+# at_head_first FAM SPORT HEAD-HEX STEP... -- whatever the sink received
+# from that connection begins with HEAD-HEX (nothing at all is fine too)
+at_head_first() {
+	local fam=$1 sport=$2 head=$3 src got rc=0; shift 3
+	src=$(at_fake "$fam")
+	at_raw cli "$src" "$sport" "$(at_gw "$fam")" "$AT_SINK" "$@" || rc=1
+	# What the kernel took reaches the sink within a moment.
+	lab_wait 1 at_sink_nonempty "$src" "$sport"
+	at_show_sink "$src" "$sport"
+	got=$(at_sink_hex "$src" "$sport")
+	if [ -n "$got" ] && [[ $got != "$head"* ]]; then
+		echo "the sink's first bytes are not the head moat judged ($head)"
+		rc=1
+	fi
 	return $rc
 }
 
@@ -316,14 +354,17 @@ at_lines_grow() { # NAME BY
 at_srv_ready() { # PORT
 	[ -n "$(lab_in cli ss -Hltn "sport = :$1")" ]
 }
+AT_LINES_PIDS=()
 # at_outbound FAM: server in cli, the gateway's client to it, lines coming
 at_outbound() {
 	local fam=$1 addr port lport
 	if [ "$fam" = 6 ]; then addr=$CLI6 port=$AT_SRV6 lport=$AT_GW6
 	else addr=$CLI4 port=$AT_SRV4 lport=$AT_GW4; fi
 	lab_spawn cli "lines$fam" /usr/bin/python3 -c "$AT_LINES_PY" "$addr" "$port"
+	AT_LINES_PIDS+=("$LAB_LAST_PID")
 	lab_wait 5 at_srv_ready "$port" || return 1
 	lab_spawn gw "linescli$fam" /usr/bin/python3 -c "$AT_LINESCLI_PY" "$addr" "$port" "$lport"
+	AT_LINES_PIDS+=("$LAB_LAST_PID")
 	lab_wait 5 at_lines_at_least "linescli$fam" 3 || { cat "$LAB_DIR/linescli$fam.log"; return 1; }
 	at_lines_grow "linescli$fam" 3
 }
@@ -336,6 +377,52 @@ at_blind_rst() {
 	at_raw cli "$addr" "$port" "$gw" "$lport" learn-seq "rst-near -1 1 7 -1000 1001 300001" \
 		"rst-sweep 1000" || return 1
 	at_lines_grow "linescli$fam" 5
+}
+
+# --- 13. the LRU conn_pending --------------------------------------------------------------
+# AT_FLOOD: SYNs from each online CPU (rawtcp's flood), twice one CPU's
+# share of conn_pending (an LRU hash with per-CPU lists, sized by possible
+# CPUs): enough to evict an entry nothing looks up any more.
+at_flood_size() {
+	local max possible cpus online
+	max=$(bpftool -j map show pinned "$LAB_PIN/conn_pending" | jq -r .max_entries) || return 1
+	possible=$(cat /sys/devices/system/cpu/possible) || return 1
+	cpus=$(( ${possible##*-} + 1 ))
+	online=$(nproc)
+	AT_FLOOD=$(( max * 2 / cpus ))
+	echo "conn_pending: $max entries, $cpus possible CPUs: $AT_FLOOD SYNs from each of $online CPUs"
+	if [ $(( (AT_FLOOD * online + AT_PREFILL) / 64512 + 1 )) -gt "$AT_FLOOD_ADDRS" ]; then
+		echo "more than $AT_FLOOD_ADDRS flood addresses needed"
+		return 1
+	fi
+	[ "$AT_FLOOD" -gt 0 ]
+}
+
+# moat's connection events (conn_events: table_full, untracked), summed over CPUs
+at_conn_events() {
+	bpftool -j map dump pinned "$LAB_PIN/conn_events" | python3 -c '
+import json, sys
+def num(v):
+    return v if isinstance(v, int) else int.from_bytes(bytes(int(b, 16) for b in v), "little")
+n = {}
+for e in json.load(sys.stdin):
+    k = e.get("formatted", e).get("key", e["key"])
+    k = num(k) if not isinstance(k, int) else k
+    vals = e.get("formatted", e).get("values", e["values"])
+    n[k] = sum(num(v["value"]) for v in vals)
+print("table_full %d untracked %d" % (n.get(0, 0), n.get(1, 0)))'
+}
+# at_slow_client SPORT STEP... -- at_exactly from AT_SLOW4, and on failure
+# what moat and the gateway's kernel made of the connection
+at_slow_client() {
+	local sport=$1 ev0 rc=0; shift
+	ev0=$(at_conn_events)
+	at_exactly 4 "$sport" "$AT_HELLO" "$@" || rc=1
+	if [ $rc -ne 0 ]; then
+		echo "moat conn_events: before: $ev0; after: $(at_conn_events)"
+		echo "gw's socket: $(lab_in gw ss -Htn "( sport = :$AT_SINK and dport = :$sport )")"
+	fi
+	return $rc
 }
 
 # --- 10. SSH ---------------------------------------------------------------------------------
@@ -361,7 +448,7 @@ at_ssh_none() {
 main() {
 	local fam s0 h5 j sp steps mark
 
-	tap_lab_start ma jq ss xxd nsenter timeout /usr/bin/python3 /usr/sbin/sshd
+	tap_lab_start ma jq ss xxd nsenter timeout nproc bpftool /usr/bin/python3 /usr/sbin/sshd
 	lab_in cli sysctl -qw net.ipv6.conf.eth0.router_solicitations=0
 	lab_in ops sysctl -qw net.ipv6.conf.eth0.router_solicitations=0
 	check "payloads: TLS 1.2 ClientHello, GET, SSH identification" at_payloads ||
@@ -439,6 +526,9 @@ main() {
 				at_blind_rst "$fam"
 		fi
 	done
+	for j in "${AT_LINES_PIDS[@]}"; do
+		lab_stop "$j"
+	done
 
 	# --- 10. SSH ---------------------------------------------------------------------------------
 	mark="junk-$LAB-10"
@@ -448,10 +538,12 @@ main() {
 		"no-ack 1 $AT_WAIT"
 	check "10: stats: gwd0 drop not_ssh counts it" at_grew "$s0" gwd0 drop not_ssh
 
-	# --- 11. state deleted by the host's own RST in SYN_RECV ----------------------------------
-	# ack 1: one above the host's ISN + 1, in moat's window (the entry moves
-	# to conns) but not the exact number the kernel's request socket wants:
-	# the listener answers with a RST, which deletes conns' entry on egress.
+	# --- 11. the host's own RST in SYN_RECV ----------------------------------------------------
+	# ack 1: one above the host's ISN + 1, in moat's ACK window but not the
+	# exact number the kernel's request socket wants: the listener answers
+	# with a RST and the request lives on. (On 71d9293 the ACK moved the
+	# entry to conns and the RST deleted it: no state.) Then a segment
+	# starting before ISN+1: with no state, judged from its own first byte.
 	for fam in 4 6; do
 		check "11 v$fam: bad ACK in SYN_RECV (host RSTs), handshake, hello head + GET at ISN-10: sink gets nothing" \
 			at_none "$fam" $((41110 + fam)) syn synack "ack 1" expect-rst ack \
@@ -464,25 +556,53 @@ main() {
 
 	# --- 12. urgent data ----------------------------------------------------------------------
 	# The head sent one urgent byte per segment, then GET: what the sink
-	# reads must be what moat judged (the head first), never GET alone.
+	# reads must begin with what moat judged (the head), never with GET.
+	# (Dropping the urgent bytes is fine: then the sink reads nothing.)
 	for fam in 4 6; do
 		steps=(syn synack ack)
 		for ((j = 0; j < 11; j++)); do
-			steps+=("data $j ${AT_HELLO:$((2 * j)):2} urg=1" "expect-ack $((j + 1))")
+			steps+=("data $j ${AT_HELLO:$((2 * j)):2} urg=1" "wait-ack $((j + 1)) 0.05")
 		done
-		check "12 v$fam: ClientHello head as 11 urgent bytes, then GET: the sink reads the head first" \
-			at_exactly "$fam" $((41120 + fam)) "${AT_HELLO:0:22}$AT_GET" "${steps[@]}" \
-			"data 11 $AT_GET" "expect-ack $(( 11 + ${#AT_GET} / 2 ))"
+		check "12 v$fam: ClientHello head as 11 urgent bytes, then GET: the sink never reads GET first" \
+			at_head_first "$fam" $((41120 + fam)) "${AT_HELLO:0:22}" "${steps[@]}" \
+			"data 11 $AT_GET" "wait-ack $(( 11 + ${#AT_GET} / 2 )) $AT_WAIT"
 	done
 	mark="junk-$LAB-12"
 	steps=(syn synack ack)
 	sp=$(at_hex "SSH-2.0-")
 	for ((j = 0; j < 8; j++)); do
-		steps+=("data $j ${sp:$((2 * j)):2} urg=1" "expect-ack $((j + 1))")
+		steps+=("data $j ${sp:$((2 * j)):2} urg=1" "wait-ack $((j + 1)) 0.05")
 	done
 	check "12 ssh: 'SSH-2.0-' as 8 urgent bytes, then junk: sshd never reads the junk alone" \
 		at_ssh_none 43012 "$mark" "${steps[@]}" "data 8 $(at_hex "$mark"$'\r\n')" \
-		"expect-ack $(( 8 + ${#mark} + 2 ))"
+		"wait-ack $(( 8 + ${#mark} + 2 )) $AT_WAIT"
+
+	# --- 13. the own pending entry evicted ------------------------------------------------
+	# Once the sink's SYN queue is full, the kernel answers with SYN cookies:
+	# no request socket, no SYN-ACK retransmission, so nothing looks the
+	# entry up again. A flood bigger than one CPU's share of the LRU
+	# conn_pending (the flood comes from every CPU in turn, so the CPU that
+	# holds the entry gets its share) evicts it; the cookie ACK then completes a connection moat has no
+	# state for, and the overlapping segment of 11 tries to carry GET.
+	if check "13: conn_pending size and CPUs: flood size" at_flood_size; then
+		check "13: SYN queue filled (cookies), handshake, $AT_FLOOD SYNs per CPU, cookie ACK, hello head + GET at ISN-10: sink gets nothing" \
+			at_none 4 41130 "flood-build $((AT_PREFILL + AT_FLOOD * $(nproc)))" \
+			"flood $((AT_PREFILL / $(nproc)))" \
+			syn synack "flood $AT_FLOOD" ack "data -11 ${AT_HELLO:0:22}$AT_GET" \
+			"no-ack 1 $AT_WAIT"
+
+		# --- 14. a blind SYN flood against a handshake in flight ------------------
+		# The same flood from other sources (blind: nothing of the victim's
+		# connection in it) while a legitimate client's third ACK is on its
+		# way (a slow client, or a faster flood): the client's connection
+		# must work once it completes.
+		AT_SRC4=$AT_SLOW4
+		check "14: blind SYN flood ($AT_FLOOD SYNs per CPU, cookies) during a client's handshake: its ClientHello reaches the sink" \
+			at_slow_client 41140 "flood-build $((AT_PREFILL + AT_FLOOD * $(nproc)))" \
+			"flood $((AT_PREFILL / $(nproc)))" syn synack "flood $AT_FLOOD" ack \
+			"data 0 $AT_HELLO" "expect-ack $(( ${#AT_HELLO} / 2 )) 2"
+		AT_SRC4=$AT_FAKE4
+	fi
 
 	tap_lab_down
 	echo "1..$T"

@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 #include "moat/reasons.h"
 #include "moat/shared.h"
-#include "moat/connhash.h"
+#include "moat/hash.h"
 #include "lib/config.h"
 #include "lib/loader.h"
 #include "lib/table.h"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -628,6 +629,17 @@ static const struct bad bad_cases[] = {
 	  "ssh.devops[0].expires: '2026-12-31' is not an RFC 3339 time" },
 	{ "devops: expires Feb 30", IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 2026-02-30T00:00:00Z }] }\n",
 	  "2:46", "ssh.devops[0].expires: '2026-02-30T00:00:00Z' is not an RFC 3339 time" },
+	/* past 2262 boot-time nanoseconds wrap: refused, never loaded already expired */
+	{ "devops: expires 9999", IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 9999-12-31T23:59:59Z }] }\n",
+	  "2:46", "ssh.devops[0].expires: '9999-12-31T23:59:59Z' is after 2262-04-11T23:47:16Z, "
+	  "the latest expiry moat can represent; omit expires for never" },
+	{ "devops: expires a second after the 2262 edge",
+	  IFACES "ssh: { devops: [{ cidr: 10.0.0.0/8, expires: 2262-04-11T23:47:17Z }] }\n",
+	  "2:46", "ssh.devops[0].expires: '2262-04-11T23:47:17Z' is after" },
+	{ "ban ttl: 30000w", IFACES "inspector: { ban: { ttl: 30000w } }\n", "2:26",
+	  "inspector.ban.ttl: duration '30000w' ends after 2262-04-11T23:47:16Z, the latest time moat can represent" },
+	{ "ban ttl: 100000d", IFACES "inspector: { ban: { ttl: 100000d } }\n", "2:26",
+	  "inspector.ban.ttl: duration '100000d' ends after" },
 	{ "devops: not a list", IFACES "ssh: { devops: { cidr: 10.0.0.0/8 } }\n", "2:16",
 	  "ssh.devops: expected a list, got a mapping" },
 	/* ethertypes */
@@ -697,9 +709,107 @@ static void test_bad(void **state)
 	assert_null(cfg.inspector.ban_exempt);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Issue 8, item 11: 200k levels (400 KB) kept libyaml busy for 68 s. */
+static void test_deep_nesting(void **state)
+{
+	static const char *const opens[] = { "[", "{a: " };
+	size_t depth = 200000;
+
+	for (size_t k = 0; k < ARRAY_SIZE(opens); k++) {
+		size_t olen = strlen(opens[k]), n = 0;
+		char *yaml = malloc(16 + depth * (olen + 1)), err[MOAT_ERR_LEN];
+		struct moat_config cfg;
+		struct timespec t0;
+		char want[64];
+
+		assert_non_null(yaml);
+		n += sprintf(yaml, "interfaces: ");
+		for (size_t i = 0; i < depth; i++, n += olen)
+			memcpy(yaml + n, opens[k], olen);
+		memset(yaml + n, k ? '}' : ']', depth);
+		n += depth;
+		yaml[n] = '\0';
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(parse(yaml, &cfg, err), -EINVAL);
+		if (seconds_since(&t0) > 0.1)
+			fail_msg("took %.3f s to refuse", seconds_since(&t0));
+		/* the 33rd opening bracket, on line 1 */
+		snprintf(want, sizeof(want), "moat.yaml:1:%zu: nesting deeper than 32 levels",
+			 13 + 32 * olen);
+		if (strncmp(err, want, strlen(want)))
+			fail_msg("got '%s', want '%s...'", err, want);
+		free(yaml);
+	}
+}
+
+/* Brackets in comments and quoted scalars are not nesting; 32 levels are fine. */
+static void test_nesting_not_counted(void **state)
+{
+	char yaml[512], err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+	int n;
+
+	n = sprintf(yaml, "interfaces: [eth0] # %s\n"
+		    "ssh: { devops: [{ cidr: 10.0.0.0/8, name: \"%s\" }, "
+		    "{ cidr: 10.1.0.0/16, name: '%s' }] }\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+		    "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+	assert_true(n > 0);
+	parse_ok(yaml, &cfg);
+	assert_int_equal(cfg.ssh.n_devops, 2);
+	assert_string_equal(cfg.ssh.devops[0].name, "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{");
+	moat_config_free(&cfg);
+
+	/* 32 levels reach the schema (and fail there), 33 do not */
+	n = sprintf(yaml, "deny: %.32s%.32s\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+	assert_int_equal(parse(yaml, &cfg, err), -EINVAL);
+	assert_null(strstr(err, "nesting"));
+}
+
+/* The listen forms the README gives are the ones the parser takes. */
+static void test_listen_forms(void **state)
+{
+	static const char *const ok[] = { "127.0.0.1:9477", "[::1]:9477", "0.0.0.0:9477", "[::]:9477" };
+	char yaml[128], err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		snprintf(yaml, sizeof(yaml), IFACES "metrics: { listen: \"%s\" }\n", ok[i]);
+		parse_ok(yaml, &cfg);
+		assert_string_equal(cfg.metrics.listen, ok[i]);
+		moat_config_free(&cfg);
+	}
+	assert_int_equal(parse(IFACES "metrics: { listen: \":9477\" }\n", &cfg, err), -EINVAL);
+	assert_string_equal(err, "moat.yaml:2:20: metrics.listen: ':9477': missing host "
+				 "(use 0.0.0.0 or [::] for every address)");
+}
+
+/* The size limit is checked before a byte is read. */
+static void test_size_limit(void **state)
+{
+	char err[MOAT_ERR_LEN];
+	struct moat_config cfg;
+
+	assert_int_equal(moat_config_parse("moat.yaml", IFACES, (256U << 20) + 1, &cfg, err,
+					   sizeof(err)), -EFBIG);
+	assert_string_equal(err, "moat.yaml: 268435457 bytes, more than the 256 MiB a config may hold");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_nesting_not_counted),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_listen_forms),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_all_keys_block),
 		cmocka_unit_test(test_all_keys_flow),

@@ -62,6 +62,7 @@ static struct moat_metrics_info known_info(void)
 		.cert_expiry = 1800000000,
 		.flows = 5,
 		.flows_max = 262144,
+		.reattaches = 3,
 	};
 }
 
@@ -138,6 +139,7 @@ static void test_known_counters(void **state)
 	assert_line(text, "moat_attached{interface=\"eth9\",xdp_mode=\"none\"} 0");
 	assert_line(text, "moat_flows 5");
 	assert_line(text, "moat_flows_max 262144");
+	assert_line(text, "moat_interface_reattaches_total 3");
 	assert_line(text, "moat_devops_entries 100000");
 	assert_line(text, "moat_bans 2");
 	assert_line(text, "moat_deny_entries 1");
@@ -158,6 +160,7 @@ static const char *const families[][2] = {
 	{ "moat_devops_entries", "gauge" },
 	{ "moat_bans", "gauge" },
 	{ "moat_deny_entries", "gauge" },
+	{ "moat_interface_reattaches_total", "counter" },
 	{ "moat_config_reload_success", "gauge" },
 	{ "moat_config_last_reload_timestamp_seconds", "gauge" },
 	{ "moat_build_info", "gauge" },

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 #include "lib/config.h"
+#include "lib/table.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -282,6 +283,85 @@ static void test_time(void **state)
 	}
 }
 
+/* The last representable expiry (issue 8, item 6): now + ttl past it is refused. */
+static void test_expiry_edges(void **state)
+{
+	time_t now = 1798758000, t = 1;	/* 2026-12-31T23:00:00Z */
+	uint64_t ttl;
+
+	assert_int_equal(moat_parse_time(MOAT_TIME_MAX_TEXT, &t), 0);
+	assert_int_equal(t, MOAT_TIME_MAX);
+	assert_int_equal(moat_expiry_after(now, 3600, &t), 0);
+	assert_int_equal(t, now + 3600);
+	/* 30000w and 100000d parse as durations but end after 2262 */
+	assert_int_equal(moat_parse_duration("30000w", &ttl), 0);
+	assert_int_equal(moat_expiry_after(now, ttl, &t), -ERANGE);
+	assert_int_equal(moat_parse_duration("100000d", &ttl), 0);
+	assert_int_equal(moat_expiry_after(now, ttl, &t), -ERANGE);
+	/* 12000w (230 years) ends in 2256: representable */
+	assert_int_equal(moat_parse_duration("12000w", &ttl), 0);
+	assert_int_equal(moat_expiry_after(now, ttl, &t), 0);
+	assert_int_equal(t, now + 12000 * 7 * 86400LL);
+	/* the edge itself, and one second after it */
+	assert_int_equal(moat_expiry_after(MOAT_TIME_MAX - 10, 10, &t), 0);
+	assert_int_equal(t, MOAT_TIME_MAX);
+	t = 1;
+	assert_int_equal(moat_expiry_after(MOAT_TIME_MAX - 10, 11, &t), -ERANGE);
+	assert_int_equal(moat_expiry_after(0, UINT64_MAX, &t), -ERANGE);
+	assert_int_equal(t, 1);
+}
+
+/* Entry names: what the config accepts, moatctl --name and runtime.json accept. */
+static void test_name(void **state)
+{
+	static const char *const ok[] = { "alice", "ops-vpn (backup)", "é", "0123456789012345678901234567890" };
+	static const struct { const char *in, *why; } bad[] = {
+		{ "", "must not be empty" },
+		{ "01234567890123456789012345678901", "longer than 31 characters" },
+		{ "a\nb", "contains a control character" },
+		{ "a\rb", "contains a control character" },
+		{ "\033[31mred", "contains a control character" },
+		{ "tab\there", "contains a control character" },
+		{ "del\x7f", "contains a control character" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (moat_name_problem(ok[i]))
+			fail_msg("'%s' refused: %s", ok[i], moat_name_problem(ok[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *why = moat_name_problem(bad[i].in);
+
+		if (!why || strcmp(why, bad[i].why))
+			fail_msg("case %zu: got '%s', want '%s'", i, why ? why : "(accepted)", bad[i].why);
+	}
+}
+
+/* Unix time <-> boot-time ns: round trips to the edge, nothing wraps. */
+static void test_boot_ns(void **state)
+{
+	time_t now = time(NULL);
+	static const int64_t offsets[] = { 60, 86400, 100LL * 365 * 86400 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(offsets); i++) {
+		time_t back = moat_unix_from_boot_ns(moat_boot_ns_from_unix(now + offsets[i]));
+
+		assert_in_range(back, now + offsets[i] - 1, now + offsets[i] + 1);
+	}
+	assert_in_range(moat_unix_from_boot_ns(moat_boot_ns_from_unix(MOAT_TIME_MAX)),
+			MOAT_TIME_MAX - 1, MOAT_TIME_MAX);
+	/* later is clamped to the edge, never wrapped into the past (the two
+	 * calls read the clocks a few ns apart: 1 ms of slack) */
+	assert_in_range(moat_boot_ns_from_unix(MOAT_TIME_MAX + 1000),
+			moat_boot_ns_from_unix(MOAT_TIME_MAX) - 1000000,
+			moat_boot_ns_from_unix(MOAT_TIME_MAX) + 1000000);
+	assert_true(moat_boot_ns_from_unix(MOAT_TIME_MAX) > moat_boot_ns_from_unix(now + 86400));
+	/* the past reads as expired, 0 stays "never" */
+	assert_int_equal(moat_boot_ns_from_unix(1), 1);
+	assert_int_equal(moat_boot_ns_from_unix(0), 0);
+	assert_int_equal(moat_unix_from_boot_ns(0), 0);
+	assert_true(moat_unix_from_boot_ns(UINT64_MAX) > MOAT_TIME_MAX);
+}
+
 static void test_tls_version(void **state)
 {
 	static const char *const bad[] = { "", "1", "1.4", "0.9", "1.2.0", "TLS1.2", " 1.2",
@@ -314,6 +394,9 @@ int main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_tls_version),
+		cmocka_unit_test(test_expiry_edges),
+		cmocka_unit_test(test_boot_ns),
+		cmocka_unit_test(test_name),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

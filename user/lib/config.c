@@ -15,12 +15,19 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <yaml.h>
 #include "lib/config.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /* Room for ~2M devops hosts; beyond that it is not a config file. */
 #define MAX_FILE_SIZE	(256U << 20)
+/*
+ * Flow collections ([ { ) nested deeper than this are refused before
+ * libyaml sees them: its scanner is quadratic in that depth (200k levels,
+ * 400 KB, took it 68 s). The schema needs 3.
+ */
+#define MAX_FLOW_DEPTH	32
 
 struct ctx {
 	const char *name;		/* FILE in messages */
@@ -429,10 +436,18 @@ static int get_duration(struct ctx *c, const yaml_node_t *n, void *dst)
 {
 	const char *s = scalar(c, n, "a duration");
 
+	uint64_t *ttl = dst;
+	time_t until;
+
 	if (!s)
 		return -EINVAL;
-	if (!moat_parse_duration(s, dst))
+	if (!moat_parse_duration(s, ttl)) {
+		/* a ban for that long must still be representable when it starts */
+		if (moat_expiry_after(time(NULL), *ttl, &until))
+			return fail(c, n, "duration '%s' ends after " MOAT_TIME_MAX_TEXT
+				    ", the latest time moat can represent", show(c, s));
 		return 0;
+	}
 	if (moat_parse_uint(s, UINT64_MAX, &(uint64_t){ 0 }) != -EINVAL)
 		return fail(c, n, "duration '%s' needs a unit: s, m, h, d or w (e.g. 10m)",
 			    show(c, s));
@@ -863,6 +878,12 @@ static int get_devops_entry(struct ctx *c, const yaml_node_t *n, struct moat_dev
 		/* 0 means "never": a time that early is a mistake, not a wish */
 		if (d->expires <= 0)
 			return fail(c, v[K_EXPIRES], "'%s' is before 1970", show(c, s));
+		/* past 2262 the boot-time nanoseconds would wrap: refused, never
+		 * loaded already expired */
+		if (d->expires > MOAT_TIME_MAX)
+			return fail(c, v[K_EXPIRES], "'%s' is after " MOAT_TIME_MAX_TEXT
+				    ", the latest expiry moat can represent; omit expires "
+				    "for never", show(c, s));
 		path_pop(c, old);
 	}
 	return 0;
@@ -1214,6 +1235,50 @@ void moat_config_free(struct moat_config *cfg)
 	cfg->inspector.n_ban_exempt = 0;
 }
 
+/*
+ * Counts flow nesting over the raw text, skipping comments and quoted
+ * scalars, and refuses what is too deep at the bracket that goes too far.
+ * A bracket inside a plain scalar ("a[1]") counts too: an overestimate
+ * only ever refuses text no moat.yaml holds.
+ */
+static int check_depth(struct ctx *c)
+{
+	size_t line = 1, col = 0, depth = 0;
+	char quote = 0, prev = '\n';
+
+	for (size_t i = 0; i < c->len; i++) {
+		char ch = c->buf[i];
+
+		col++;
+		if (ch == '\n') {
+			line++;
+			col = 0;
+		}
+		if (quote) {
+			if (quote == '"' && ch == '\\' && i + 1 < c->len)
+				i++, col++;	/* an escaped character, maybe a quote */
+			else if (ch == quote)
+				quote = 0;	/* '' inside '...' closes and reopens: same count */
+		} else if (ch == '#' && strchr(" \t\n", prev)) {
+			while (i + 1 < c->len && c->buf[i + 1] != '\n')
+				i++;
+		} else if ((ch == '"' || ch == '\'') && strchr(" \t\n[{,:", prev)) {
+			quote = ch;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > MAX_FLOW_DEPTH) {
+				if (c->err && c->errlen)
+					snprintf(c->err, c->errlen, "%s:%zu:%zu: nesting deeper than %d levels "
+						 "of [ ] and { }", c->name, line, col, MAX_FLOW_DEPTH);
+				return -EINVAL;
+			}
+		} else if ((ch == ']' || ch == '}') && depth) {
+			depth--;
+		}
+		prev = ch ? ch : ' ';
+	}
+	return 0;
+}
+
 int moat_config_parse(const char *name, const char *buf, size_t len,
 		      struct moat_config *cfg, char *err, size_t errlen)
 {
@@ -1227,6 +1292,15 @@ int moat_config_parse(const char *name, const char *buf, size_t len,
 	moat_config_defaults(cfg);
 	if (err && errlen)
 		err[0] = '\0';
+	/* Limits first: refusing takes milliseconds, parsing might not. */
+	if (len > MAX_FILE_SIZE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %zu bytes, more than the %u MiB a config may hold",
+				 name, len, MAX_FILE_SIZE >> 20);
+		return -EFBIG;
+	}
+	if (check_depth(&c))
+		return -EINVAL;
 	if (!yaml_parser_initialize(&parser)) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: out of memory", name);
@@ -1266,6 +1340,7 @@ out_parser:
 
 int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_t errlen)
 {
+	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t n;
@@ -1278,6 +1353,13 @@ int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_
 		if (err && errlen)
 			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
+	}
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_SIZE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %lld bytes, more than the %u MiB a config may hold",
+				 path, (long long)st.st_size, MAX_FILE_SIZE >> 20);
+		close(fd);
+		return -EFBIG;
 	}
 	for (;;) {
 		if (len == cap) {

@@ -15,6 +15,13 @@
 #define MOAT_DEFAULT_PIN_DIR	"/sys/fs/bpf/moat"
 #define MOAT_DEFAULT_STATE_DIR	"/var/lib/moat"
 #define MOAT_ERR_LEN		512
+/*
+ * The latest expiry moat can hold: expiries become CLOCK_BOOTTIME
+ * nanoseconds in signed 64-bit arithmetic, which ends at
+ * 2262-04-11T23:47:16Z. Later ones are refused, never wrapped.
+ */
+#define MOAT_TIME_MAX		((time_t)(INT64_MAX / 1000000000LL))
+#define MOAT_TIME_MAX_TEXT	"2262-04-11T23:47:16Z"
 
 /* An address block; addr is IPv6 or IPv4-mapped, prefixlen over 128 bits. */
 struct moat_cidr {
@@ -112,6 +119,10 @@ int moat_parse_uint(const char *s, uint64_t max, uint64_t *out);
 int moat_parse_port(const char *s, uint16_t *out);		/* 1..65535 */
 int moat_parse_duration(const char *s, uint64_t *seconds);	/* "90s", "10m", "1h30m", "2d", "1w" */
 int moat_parse_time(const char *s, time_t *out);		/* RFC 3339: 2026-12-31T23:00:00Z, +01:00 */
+/* Why s cannot name a devops entry (empty, too long, a control character), or NULL. */
+const char *moat_name_problem(const char *s);
+/* now + ttl into *out; -ERANGE when that is after MOAT_TIME_MAX. */
+int moat_expiry_after(time_t now, uint64_t ttl, time_t *out);
 int moat_parse_tls_version(const char *s, uint16_t *out);	/* "1.0".."1.3" -> 0x0301..0x0304 */
 /* "198.51.100.0/24", "2001:db8::/48"; /32 and /128 printed without suffix. */
 int moat_format_cidr(const struct moat_cidr *c, char *buf, size_t len);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <bpf/bpf.h>
@@ -98,6 +99,8 @@ static int reuse_persistent(struct moat_gen *g, struct moat_bpf *skel, const str
 				"a new one replaces it, its entries are lost\n", d->name);
 			if (!strcmp(d->name, MOAT_PIN_CONNS))
 				g->conns_new = true;
+			if (!strcmp(d->name, MOAT_PIN_BAN_BLOOM))
+				g->ban_filter_new = true;
 			continue;
 		}
 		err = bpf_map__reuse_fd(map, fd);
@@ -240,6 +243,26 @@ int moat_gen_egress_fd(const struct moat_gen *g, size_t i)
 	return bpf_program__fd(g->skel[i]->progs.moat_egress);
 }
 
+/* The hosts of the config's devops (or deny) list into that table's filter. */
+static int fill_filter(struct moat_table t, const struct moat_config *cfg, bool devops)
+{
+	size_t n = devops ? cfg->ssh.n_devops : cfg->n_deny, k = 0;
+	struct moat_addr *a = calloc(n ? n : 1, sizeof(*a));
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct moat_cidr *c = devops ? &cfg->ssh.devops[i].cidr : &cfg->deny[i];
+
+		if (moat_cidr_is_host(c))
+			a[k++] = c->addr;
+	}
+	ret = k ? moat_filter_add_many(t.bloom, a, k) : 0;
+	free(a);
+	return ret;
+}
+
 int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, size_t errlen)
 {
 	struct moat_pins m;
@@ -247,6 +270,14 @@ int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, 
 	int ret;
 
 	moat_gen_maps(g, &m);
+	/* Filters first, in one go each; then the entries. */
+	ret = fill_filter(moat_pins_devops(&m), cfg, true);
+	if (!ret)
+		ret = fill_filter(moat_pins_deny(&m), cfg, false);
+	if (ret) {
+		snprintf(err, errlen, "couldn't fill the address filters: %s", strerror(-ret));
+		return ret;
+	}
 	for (size_t i = 0; i < cfg->ssh.n_devops; i++) {
 		const struct moat_devops *d = &cfg->ssh.devops[i];
 		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
@@ -255,7 +286,7 @@ int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, 
 			continue;	/* expired: nothing to enforce */
 		e.expires_ns = moat_boot_ns_from_unix(d->expires);
 		snprintf(e.name, sizeof(e.name), "%s", d->name);
-		ret = moat_table_put(moat_pins_devops(&m), &d->cidr, &e);
+		ret = moat_table_put_filtered(moat_pins_devops(&m), &d->cidr, &e);
 		if (ret) {
 			moat_format_cidr(&d->cidr, buf, sizeof(buf));
 			snprintf(err, errlen, "couldn't add devops entry %s: %s", buf, strerror(-ret));
@@ -265,7 +296,7 @@ int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, 
 	for (size_t i = 0; i < cfg->n_deny; i++) {
 		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
 
-		ret = moat_table_put(moat_pins_deny(&m), &cfg->deny[i], &e);
+		ret = moat_table_put_filtered(moat_pins_deny(&m), &cfg->deny[i], &e);
 		if (ret) {
 			moat_format_cidr(&cfg->deny[i], buf, sizeof(buf));
 			snprintf(err, errlen, "couldn't add deny entry %s: %s", buf, strerror(-ret));

@@ -290,6 +290,10 @@ int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
 		  s->devops_entries);
 	put_gauge(out, "moat_bans", "Sources currently banned at XDP.", s->bans);
 	put_gauge(out, "moat_deny_entries", "Entries in the deny list.", s->deny_entries);
+	put_family(out, "moat_interface_reattaches_total", "counter",
+		   "Configured interfaces that were deleted and re-created, and that moatd "
+		   "attached to again on its own.");
+	fprintf(out, "moat_interface_reattaches_total %" PRIu64 "\n", info->reattaches);
 	put_gauge(out, "moat_config_reload_success",
 		  "1 when the last configuration (re)load was applied, 0 when it was refused.",
 		  info->reload_success);

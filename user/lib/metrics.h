@@ -25,6 +25,7 @@ struct moat_metrics_info {
 	uint64_t flows;			/* tracked outbound flows (0 until tracking) */
 	uint64_t flows_max;		/* outbound.max_flows; 0 = tracking off */
 	uint64_t conns;			/* inbound connections tracked for validation */
+	uint64_t reattaches;		/* interfaces re-created and guarded again */
 };
 
 /*

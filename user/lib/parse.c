@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include "lib/config.h"
 
+_Static_assert(MOAT_NAME_LEN == 32, "moat_name_problem() says 31 characters");
+
 /* Longest duration whose value in nanoseconds still fits a __u64 (~584 years). */
 #define MOAT_DURATION_MAX	(UINT64_MAX / 1000000000ULL)
 
@@ -277,6 +279,28 @@ int moat_parse_time(const char *s, time_t *out)
 	tm.tm_sec = sec;	/* a leap second 60 rolls into the next minute */
 	t = timegm(&tm);
 	*out = t - (time_t)sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+const char *moat_name_problem(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "must not be empty";
+	if (n >= MOAT_NAME_LEN)
+		return "longer than 31 characters";
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "contains a control character";
+	return NULL;
+}
+
+int moat_expiry_after(time_t now, uint64_t ttl, time_t *out)
+{
+	if (now < 0 || now > MOAT_TIME_MAX || ttl > (uint64_t)(MOAT_TIME_MAX - now))
+		return -ERANGE;
+	*out = now + (time_t)ttl;
 	return 0;
 }
 

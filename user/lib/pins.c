@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <linux/if_link.h>
@@ -133,6 +134,76 @@ void moat_pins_unlock(struct moat_pins *p)
 		close(p->lock_fd);
 	}
 	p->lock_fd = -1;
+}
+
+static pid_t daemon_holder(const char *lockdir)
+{
+	char path[PATH_MAX], text[32];
+	ssize_t n;
+	long pid;
+
+	snprintf(path, sizeof(path), "%s/pid", lockdir);
+	n = readlink(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	pid = strtol(text, NULL, 10);
+	return pid > 0 ? (pid_t)pid : 0;
+}
+
+int moat_daemon_lock(const char *dir, int *fd_out, pid_t *holder)
+{
+	char lockdir[PATH_MAX], link[PATH_MAX + 8], tmp[PATH_MAX + 8], pid[32];
+	struct stat a, b;
+	int fd, err;
+
+	*holder = 0;
+	if (snprintf(lockdir, sizeof(lockdir), "%s/%s", dir, MOAT_DAEMON_LOCK) >= (int)sizeof(lockdir))
+		return -ENAMETOOLONG;
+	for (;;) {
+		if (mkdir(lockdir, 0700) && errno != EEXIST)
+			return -errno;
+		fd = open(lockdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			if (err == -EBUSY)
+				*holder = daemon_holder(lockdir);
+			return err;
+		}
+		/* A holder that was leaving may have removed the directory we
+		 * locked: then the lock guards nothing, take the new one. */
+		if (!fstat(fd, &a) && !stat(lockdir, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		close(fd);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(link, sizeof(link), "%s/pid", lockdir);
+	snprintf(tmp, sizeof(tmp), "%s/pid_new", lockdir);	/* bpffs refuses dots */
+	unlink(tmp);
+	if (symlink(pid, tmp) || rename(tmp, link)) {
+		err = -errno;
+		unlink(tmp);
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void moat_daemon_unlock(const char *dir, int fd)
+{
+	char path[PATH_MAX + 8];
+
+	if (fd < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/pid", dir, MOAT_DAEMON_LOCK);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", dir, MOAT_DAEMON_LOCK);
+	rmdir(path);
+	close(fd);
 }
 
 /* Whether the program behind our pinned link is what the interface runs. */

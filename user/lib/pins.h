@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <limits.h>
+#include <sys/types.h>
 #include <linux/types.h>
 #include "moat/reasons.h"
 #include "moat/shared.h"
@@ -65,6 +66,20 @@ static inline struct moat_table moat_pins_deny(const struct moat_pins *p)
 { return (struct moat_table){ p->deny, p->deny_prefix, p->deny_count, p->deny_bloom }; }
 static inline struct moat_table moat_pins_ban(const struct moat_pins *p)
 { return (struct moat_table){ p->ban, p->ban_prefix, p->ban_count, p->ban_bloom }; }
+
+/*
+ * One moatd per pin_dir: the one in charge holds an flock on the directory
+ * pin_dir/moatd (bpffs takes directories and symlinks, not files) for its
+ * whole life, and names itself in the symlink pin_dir/moatd/pid. The
+ * kernel drops the lock when the process dies, however it dies. It is not
+ * moatctl's table lock (that one is on pin_dir itself, held briefly).
+ */
+#define MOAT_DAEMON_LOCK	"moatd"
+/* 0 with *fd held; -EBUSY with *holder (0: not known yet) when another
+ * process holds it; else -errno. */
+int moat_daemon_lock(const char *dir, int *fd, pid_t *holder);
+/* Removes the pid link and the lock directory, then lets go. */
+void moat_daemon_unlock(const char *dir, int fd);
 
 /* Names for verdicts/reasons, from the X-macro lists. */
 const char *moat_reason_name(unsigned int reason);

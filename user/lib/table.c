@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "table.h"
+#include "moat/hash.h"
 
 static const char *const origin_names[] = {
 	[MOAT_ORIGIN_CONFIG] = "config",
@@ -28,25 +29,29 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * In 128 bits: nothing wraps whatever the inputs. Callers refuse unix times
+ * past MOAT_TIME_MAX; one that slips through is clamped, never wrapped.
+ */
 uint64_t moat_boot_ns_from_unix(time_t t)
 {
-	int64_t delta;
+	__int128 ns;
 
 	if (!t)
 		return 0;
-	delta = (int64_t)t * 1000000000ll - (int64_t)clock_ns(CLOCK_REALTIME);
+	if (t > MOAT_TIME_MAX)
+		t = MOAT_TIME_MAX;
+	ns = (__int128)t * 1000000000 - clock_ns(CLOCK_REALTIME) + clock_ns(CLOCK_BOOTTIME);
 	/* Already past: the earliest non-zero instant, so it reads as expired. */
-	if ((int64_t)clock_ns(CLOCK_BOOTTIME) + delta <= 0)
-		return 1;
-	return clock_ns(CLOCK_BOOTTIME) + delta;
+	return ns <= 0 ? 1 : (uint64_t)ns;
 }
 
 time_t moat_unix_from_boot_ns(uint64_t ns)
 {
 	if (!ns)
 		return 0;
-	return (time_t)(((int64_t)ns - (int64_t)clock_ns(CLOCK_BOOTTIME) +
-			 (int64_t)clock_ns(CLOCK_REALTIME)) / 1000000000ll);
+	return (time_t)(((__int128)ns - clock_ns(CLOCK_BOOTTIME) + clock_ns(CLOCK_REALTIME)) /
+			1000000000);
 }
 
 void moat_format_time(time_t t, char *buf, size_t len)
@@ -101,17 +106,115 @@ int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_e
 	return -ENOENT;
 }
 
+int moat_filter_add(int bits_fd, const struct moat_addr *a)
+{
+	__u64 h1, h2, w;
+
+	moat_filter_hash(a, &h1, &h2);
+	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
+		__u32 pos = moat_filter_pos(h1, h2, i), idx = pos >> 6;
+
+		if (bpf_map_lookup_elem(bits_fd, &idx, &w))
+			return -errno;
+		if (w & (1ULL << (pos & 63)))
+			continue;
+		w |= 1ULL << (pos & 63);
+		if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
+{
+	__u32 words = MOAT_FILTER_WORDS, count, next, *keys = malloc(words * sizeof(*keys));
+	__u64 *bits = calloc(words, sizeof(*bits)), h1, h2;
+	int err = 0;
+
+	if (!keys || !bits) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < words; i++)
+		keys[i] = i;
+	/* Read, set, write back whole: a few syscalls for any n. */
+	count = words;
+	if (bpf_map_lookup_batch(bits_fd, NULL, &next, keys, bits, &count, NULL) &&
+	    (errno != ENOENT || count != words)) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t j = 0; j < n; j++) {
+		moat_filter_hash(&a[j], &h1, &h2);
+		for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
+			__u32 pos = moat_filter_pos(h1, h2, i);
+
+			bits[pos >> 6] |= 1ULL << (pos & 63);
+		}
+	}
+	count = words;
+	if (bpf_map_update_batch(bits_fd, keys, bits, &count, NULL))
+		err = -errno;
+out:
+	free(keys);
+	free(bits);
+	return err;
+}
+
+struct hosts {
+	struct moat_addr *a;
+	size_t n, cap;
+};
+
+static int collect_host(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
+{
+	struct hosts *h = ctx;
+
+	if (!moat_cidr_is_host(c))
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 4096;
+		void *a = realloc(h->a, cap * sizeof(*h->a));
+
+		if (!a)
+			return -ENOMEM;
+		h->a = a;
+		h->cap = cap;
+	}
+	h->a[h->n++] = c->addr;
+	return 0;
+}
+
+int moat_table_refilter(struct moat_table t)
+{
+	struct hosts h = {};
+	int err = moat_table_foreach(t, collect_host, &h);
+
+	if (!err)
+		err = moat_filter_add_many(t.bloom, h.a, h.n);
+	free(h.a);
+	return err;
+}
+
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e)
+{
+	int err;
+
+	/* Filter first, entry second, count last: the program never misses
+	 * a live entry on the way in. */
+	if (moat_cidr_is_host(c) && (err = moat_filter_add(t.bloom, &c->addr)))
+		return err;
+	return moat_table_put_filtered(t, c, e);
+}
+
+int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
+			    const struct moat_entry *e)
 {
 	struct moat_lpm_key k = { .prefixlen = c->prefixlen, .addr = c->addr };
 	struct moat_entry old;
 	bool existed = moat_table_get(t, c, &old) == 0;
 	int err;
 
-	/* Filter first, entry second, count last: the program never misses
-	 * a live entry on the way in. */
-	if (moat_cidr_is_host(c) && bpf_map_update_elem(t.bloom, NULL, &c->addr, BPF_ANY))
-		return -errno;
 	if (moat_cidr_is_host(c))
 		err = bpf_map_update_elem(t.exact, &c->addr, e, BPF_ANY);
 	else

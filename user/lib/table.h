@@ -14,8 +14,18 @@
 
 typedef int (*moat_table_cb)(const struct moat_cidr *c, const struct moat_entry *e, void *ctx);
 
+/* Sets a host's bits in a table's filter (the map behind t.bloom). */
+int moat_filter_add(int bits_fd, const struct moat_addr *a);
+/* The same for n hosts at once: a few syscalls whatever n. */
+int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n);
+/* Puts every host of the hash into the filter (a filter that was made anew). */
+int moat_table_refilter(struct moat_table t);
+
 /* Inserts or replaces the entry for c. */
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e);
+/* The same when the caller has put c's host in the filter already. */
+int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
+			    const struct moat_entry *e);
 /* -ENOENT when c is not in the table (exactly, not by containment). */
 int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_entry *e);
 int moat_table_del(struct moat_table t, const struct moat_cidr *c);

@@ -98,6 +98,11 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	for (;;) {
 		if ((ret = meta_read(c, &m)))
 			return ret;
+		if (m.reloads != reloads0 && m.generation != gen0 && m.reload_failed_at >= (__u64)t0) {
+			ctl_error(c, "policy generation %llu is in force, but moatd reported a problem "
+				  "applying it (its log says what)", (unsigned long long)m.generation);
+			return EXIT_FAILED;
+		}
 		if (m.reloads != reloads0 && m.generation != gen0)
 			break;
 		if (m.reloads != reloads0) {

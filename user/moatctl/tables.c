@@ -108,6 +108,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	};
 	struct moat_entry e = { .origin = MOAT_ORIGIN_RUNTIME };
 	const char *cidr_arg, *name = NULL, *why;
+	time_t until = 0;
 	uint64_t ttl = 0;
 	struct moat_cidr cidr;
 	char buf[64];
@@ -134,6 +135,12 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 					  d->name, optarg);
 				return EXIT_USAGE;
 			}
+			if (moat_expiry_after(time(NULL), ttl, &until)) {
+				ctl_error(c, "%s add: --ttl '%s' ends after " MOAT_TIME_MAX_TEXT
+					  ", the latest time moat can represent; omit --ttl for never",
+					  d->name, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		default:
 			ctl_error(c, "%s add: unknown option", d->name);
@@ -149,14 +156,15 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 		ctl_error(c, "%s add: '%s': %s", d->name, cidr_arg, why);
 		return EXIT_USAGE;
 	}
-	if (name && strlen(name) >= MOAT_NAME_LEN) {
-		ctl_error(c, "%s add: --name longer than %d characters", d->name, MOAT_NAME_LEN - 1);
+	/* The rules of the config's name: key, so a listing is always one line. */
+	if (name && (why = moat_name_problem(name))) {
+		ctl_error(c, "%s add: --name %s", d->name, why);
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
 	snprintf(e.name, sizeof(e.name), "%s", name ? name : buf);
 	if (ttl)
-		e.expires_ns = moat_boot_ns_from_unix(time(NULL) + ttl);
+		e.expires_ns = moat_boot_ns_from_unix(until);
 
 	if ((err = ctl_open_locked(c)))
 		return err;
@@ -176,7 +184,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	} else if (ttl) {
 		char when[32];
 
-		moat_format_time(time(NULL) + ttl, when, sizeof(when));
+		moat_format_time(until, when, sizeof(when));
 		printf("%s %s until %s\n", d->added, buf, when);
 	} else {
 		printf("%s %s\n", d->added, buf);

@@ -29,7 +29,7 @@ static bool on_bpffs(const char *path)
 }
 
 /* pin_dir must sit on bpffs; mount it at /sys/fs/bpf where systemd didn't. */
-static int prepare_pin_dir(const char *dir, char *err, size_t errlen)
+int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 {
 	char parent[PATH_MAX], *slash;
 
@@ -58,16 +58,24 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, 
 	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* Maps already pinned (a previous moatd), fd -1 where not. */
-static void open_pinned(const char *dir, struct moat_pins *p)
+/*
+ * Takes the pin-dir lock, then opens the maps already pinned (a previous
+ * moatd), fd -1 where not. In that order: maps opened before the lock may
+ * be a generation that moatctl no longer writes to.
+ */
+static int open_pinned(const char *dir, struct moat_pins *p)
 {
 	char path[PATH_MAX];
+	int err;
 
 	moat_pins_init(p, dir);
+	if ((err = moat_pins_lock(p)))
+		return err;
 	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
 		pin_path(path, sizeof(path), dir, "", moat_pin_maps[i].name);
 		*moat_pin_fd(p, &moat_pin_maps[i]) = bpf_obj_get(path);
 	}
+	return 0;
 }
 
 /* Slot of each configured interface: its old slot by name, else a free one. */
@@ -355,17 +363,16 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	struct moat_meta meta = {};
 	bool fresh, seed_all;
 	__u32 zero = 0;
-	int ret, old_fd;
+	int ret, old_fd, pinned;
 
 	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
 		snprintf(err, errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
 			 sizeof(meta.state_dir) - 1);
 		return -ENAMETOOLONG;
 	}
-	if ((ret = prepare_pin_dir(cfg->pin_dir, err, errlen)))
+	if ((ret = moatd_prepare_pin_dir(cfg->pin_dir, err, errlen)))
 		return ret;
-	open_pinned(cfg->pin_dir, &prev);
-	if ((ret = moat_pins_lock(&prev))) {
+	if ((ret = open_pinned(cfg->pin_dir, &prev))) {
 		snprintf(err, errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
 		goto out;
 	}
@@ -404,6 +411,12 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 		goto out;
 	moat_gen_maps(&gen, &m);
 	seed_all = gen.conns_new;
+	/* Bans kept across an upgrade whose filter layout changed: every one
+	 * back in the new filter before the program can look. */
+	if (gen.ban_filter_new && (ret = moat_table_refilter(moat_pins_ban(&m)))) {
+		snprintf(err, errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
+		goto out;
+	}
 	if (prev.devops >= 0) {
 		/* Runtime entries carry over from the generation in force. */
 		struct moat_table to = moat_pins_devops(&m);
@@ -415,19 +428,9 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			goto out;
 		}
 	} else if (fresh) {
-		char serr[MOAT_ERR_LEN];
-
-		/* After a reboot: what moatctl and the inspector added before. */
-		if (moat_state_load(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m),
-				    serr, sizeof(serr))) {
-			char from[PATH_MAX], to[PATH_MAX + 32];
-
-			/* Set it aside rather than overwrite it at the next save. */
-			snprintf(from, sizeof(from), "%s/%s", cfg->state_dir, MOAT_STATE_FILE);
-			snprintf(to, sizeof(to), "%s.corrupt-%ld", from, (long)time(NULL));
-			rename(from, to);
-			moat_err("%s; runtime entries not restored, file kept as %s", serr, to);
-		}
+		/* After a reboot: what moatctl and the inspector added before. A
+		 * damaged file is logged and set aside; the config loads anyway. */
+		moat_state_restore(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m));
 	}
 
 	/*
@@ -497,15 +500,18 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
 	}
 	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, seed_all, &m);
-	if ((ret = pin_all(cfg->pin_dir, &m))) {
-		snprintf(err, errlen, "couldn't pin maps under %s: %s", cfg->pin_dir, strerror(-ret));
-		goto out;
-	}
+	/* The links run the new generation now: from here on a failure does
+	 * not undo it, and the message must say so. */
+	pinned = pin_all(cfg->pin_dir, &m);
+	if (pinned)
+		snprintf(err, errlen, "the new policy is in force, but its maps couldn't be pinned "
+			 "under %s (%s): moatctl may change tables that are no longer in force "
+			 "until a reload pins them", cfg->pin_dir, strerror(-pinned));
 
 	bpf_map_lookup_elem(m.meta, &zero, &meta);
 	meta.generation++;
 	meta.loaded_at = time(NULL);
-	meta.reload_failed_at = 0;
+	meta.reload_failed_at = pinned ? (__u64)time(NULL) : 0;
 	meta.mode = cfg->mode;
 	meta.moatd_pid = getpid();
 	snprintf(meta.state_dir, sizeof(meta.state_dir), "%s", cfg->state_dir);
@@ -519,7 +525,7 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 	moat_info("policy generation %llu in force on %zu interface(s), mode %s",
 		  (unsigned long long)meta.generation, cfg->n_interfaces,
 		  cfg->mode == MOAT_MODE_MONITOR ? "monitor" : "enforce");
-	ret = 0;
+	ret = pinned ? 1 : 0;
 out:
 	moat_gen_destroy(&gen);
 	moat_pins_close(&prev);
@@ -528,12 +534,14 @@ out:
 
 void moatd_sweep(struct moatd *d)
 {
-	struct moat_pins p;
+	struct moat_pins lock, p;
 	int n_devops, n_ban;
 
-	if (moat_pins_open(d->cfg.pin_dir, &p))
+	/* Lock first, open second, as moatctl does. */
+	moat_pins_init(&lock, d->cfg.pin_dir);
+	if (moat_pins_lock(&lock))
 		return;
-	if (moat_pins_lock(&p) == 0) {
+	if (moat_pins_open(d->cfg.pin_dir, &p) == 0) {
 		moatd_sweep_conns(&p);
 		n_devops = moat_table_sweep(moat_pins_devops(&p));
 		n_ban = moat_table_sweep(moat_pins_ban(&p));
@@ -542,6 +550,7 @@ void moatd_sweep(struct moatd *d)
 				  n_devops == 1 ? "y" : "ies", n_ban);
 			moat_state_save(d->cfg.state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
 		}
+		moat_pins_close(&p);
 	}
-	moat_pins_close(&p);
+	moat_pins_unlock(&lock);
 }

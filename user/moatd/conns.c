@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "moatd.h"
-#include "moat/connhash.h"
+#include "moat/hash.h"
 #include "lib/log.h"
 #include "lib/socktab.h"
 

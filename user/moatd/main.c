@@ -16,10 +16,14 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include "moatd.h"
 #include "http.h"
 #include "lib/log.h"
+#include "lib/table.h"
 
 #define SWEEP_INTERVAL_S 5
 
@@ -111,6 +115,16 @@ static bool clear_deadline(struct moat_meta *m, void *arg)
 	return true;
 }
 
+/* A deadline with no rollback target in this process: it cannot be kept. */
+static bool clear_orphan_deadline(struct moat_meta *m, void *arg)
+{
+	if (!m->confirm_deadline)
+		return false;
+	*(__u64 *)arg = m->confirm_deadline;
+	m->confirm_deadline = 0;
+	return true;
+}
+
 /*
  * The policy just replaced stays in memory while moatctl reload
  * --confirm-within waits for 'moatctl confirm' (meta.confirm_deadline);
@@ -143,6 +157,7 @@ static void check_rollback(struct moatd *d)
 {
 	char err[MOAT_ERR_LEN];
 	struct moat_meta meta;
+	int ret;
 
 	if (!d->have_rollback || meta_edit(&d->cfg, NULL, NULL, &meta))
 		return;
@@ -159,7 +174,10 @@ static void check_rollback(struct moatd *d)
 		  d->config_path);
 	d->have_rollback = false;
 	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
-	if (moatd_apply(d, &d->rollback, err, sizeof(err))) {
+	ret = moatd_apply(d, &d->rollback, err, sizeof(err));
+	if (ret > 0)
+		moat_err("rollback: %s", err);
+	if (ret < 0) {
 		moat_err("rollback refused: %s", err);
 		moat_config_free(&d->rollback);
 		d->reload_ok = false;
@@ -169,14 +187,17 @@ static void check_rollback(struct moatd *d)
 	}
 	moat_config_free(&d->cfg);
 	d->cfg = d->rollback;
+	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
 }
 
 static void reload(struct moatd *d)
 {
+	struct moat_http *next = NULL;
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg, old;
+	int ret;
 
 	moat_info("SIGHUP: reloading %s", d->config_path);
 	sd_notify_msg("RELOADING=1");
@@ -191,20 +212,34 @@ static void reload(struct moatd *d)
 		moat_config_free(&cfg);
 		goto failed;
 	}
-	if (moatd_apply(d, &cfg, err, sizeof(err))) {
-		moat_err("%s", err);
-		moat_err("reload refused; the policy in force is unchanged");
+	/* The new address is bound before anything changes, the old one
+	 * still serving: a busy port refuses the reload, never the metrics. */
+	if (moatd_serve_prepare(d, &cfg, &next, err, sizeof(err))) {
+		moat_err("metrics.listen: %s", err);
+		moat_err("reload refused; the policy in force is unchanged, metrics stay on %s",
+			 d->http_listen[0] ? d->http_listen : "(none)");
 		moat_config_free(&cfg);
 		goto failed;
 	}
+	ret = moatd_apply(d, &cfg, err, sizeof(err));
+	if (ret < 0) {
+		moat_err("%s", err);
+		moat_err("reload refused; the policy in force is unchanged");
+		moat_http_stop(next);
+		moat_config_free(&cfg);
+		goto failed;
+	}
+	if (ret > 0)
+		moat_err("reload: %s", err);
 	old = d->cfg;
 	d->cfg = cfg;
 	keep_for_rollback(d, &old);
-	d->reload_ok = true;
+	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
-	if (moatd_serve(d, err, sizeof(err)))
-		moat_err("metrics: couldn't serve on %s: %s", d->cfg.metrics.listen, err);
+	if (moatd_serve(d, next, err, sizeof(err)))
+		moat_err("metrics: couldn't move to %s: %s; still serving on %s", d->cfg.metrics.listen,
+			 err, d->http_listen[0] ? d->http_listen : "(none)");
 	meta_edit(&d->cfg, count_reload, NULL, NULL);	/* moatctl reload waits for it */
 	sd_notify_msg("READY=1");
 	return;
@@ -220,11 +255,96 @@ failed:
 	sd_notify_msg("READY=1");
 }
 
+/*
+ * Link changes, from rtnetlink: an interface deleted and created again
+ * under the same name is a new device, and nothing of moat's is on it.
+ * The socket is only a wake-up; what to do comes from the pins.
+ */
+static int links_watch(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		moat_warn("couldn't watch links (%s): a re-created interface needs a reload",
+			  strerror(errno));
+	return fd;
+}
+
+/* Drains the socket; whether a link appeared or changed (or events were lost). */
+static bool links_changed(int fd)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) != 0) {
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				changed = true;	/* overrun: look at everything */
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			break;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+			changed |= h->nlmsg_type == RTM_NEWLINK;
+	}
+	return changed;
+}
+
+/*
+ * A configured interface that exists but runs no program of moat's (it was
+ * deleted and created again) gets the policy in force again, at once. A
+ * device moat failed to attach to is not tried again (each try makes link
+ * events of its own): a new device of that name, or a reload, is.
+ */
+static void reattach(struct moatd *d)
+{
+	static unsigned int failed[MOAT_MAX_IFACES];	/* ifindex of the last failure */
+	unsigned int ifindex[MOAT_MAX_IFACES] = {};
+	char err[MOAT_ERR_LEN], names[256] = "";
+	size_t n = 0;
+	int fd, ret;
+
+	for (size_t i = 0; i < d->cfg.n_interfaces; i++) {
+		const char *name = d->cfg.interfaces[i];
+
+		ifindex[i] = if_nametoindex(name);
+		if (!ifindex[i] || ifindex[i] == failed[i])
+			continue;	/* gone (nothing to attach to), or tried */
+		fd = moat_pinned_prog(d->cfg.pin_dir, name);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s'%s'",
+			 n++ ? ", " : "", name);
+	}
+	if (!n)
+		return;
+	moat_warn("interface %s came back without moat: attaching the policy in force", names);
+	ret = moatd_apply(d, &d->cfg, err, sizeof(err));
+	if (ret < 0) {
+		moat_err("interface %s is not guarded: %s", names, err);
+		memcpy(failed, ifindex, sizeof(failed));
+		return;
+	}
+	memset(failed, 0, sizeof(failed));
+	if (ret > 0)
+		moat_err("%s", err);
+	d->reattaches += n;
+	moatd_publish(d);
+}
+
 static int run(struct moatd *d)
 {
 	struct itimerspec every = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	uint64_t ticks, tick = 0;
 	sigset_t set;
 
@@ -238,10 +358,11 @@ static int run(struct moatd *d)
 		moat_err("couldn't set up signal and timer fds: %s", strerror(errno));
 		return 1;
 	}
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[2].fd = links_watch();	/* -1: poll skips it */
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			moat_err("poll: %s", strerror(errno));
@@ -254,6 +375,8 @@ static int run(struct moatd *d)
 				moatd_publish(d);	/* flow count */
 			}
 		}
+		if ((pfd[2].revents & POLLIN) && links_changed(pfd[2].fd))
+			reattach(d);
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -282,8 +405,10 @@ int main(int argc, char **argv)
 	const char *check = NULL;
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg;
+	int c, ret, daemon_fd = -1;
+	__u64 orphan = 0;
+	pid_t holder;
 	sigset_t set;
-	int c, ret;
 
 	moat_prog = "moatd";
 	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
@@ -324,20 +449,54 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	ret = moatd_apply(&d, &d.cfg, err, sizeof(err));
-	if (ret) {
+	/* One moatd per pin_dir: a second would swap links under the first. */
+	if (moatd_prepare_pin_dir(d.cfg.pin_dir, err, sizeof(err))) {
 		moat_err("%s", err);
+		moat_config_free(&d.cfg);
+		return 1;
+	}
+	ret = moat_daemon_lock(d.cfg.pin_dir, &daemon_fd, &holder);
+	if (ret) {
+		if (ret != -EBUSY)
+			moat_err("couldn't lock %s/%s: %s", d.cfg.pin_dir, MOAT_DAEMON_LOCK,
+				 strerror(-ret));
+		else if (holder)
+			moat_err("pin_dir %s is in use by moatd pid %d: one moatd per pin_dir",
+				 d.cfg.pin_dir, (int)holder);
+		else
+			moat_err("pin_dir %s is in use by another moatd, still starting: "
+				 "one moatd per pin_dir", d.cfg.pin_dir);
+		moat_config_free(&d.cfg);
+		return 1;
+	}
+	ret = moatd_apply(&d, &d.cfg, err, sizeof(err));
+	if (ret > 0)
+		moat_err("%s", err);	/* in force all the same */
+	if (ret < 0) {
+		moat_err("%s", err);
+		moat_daemon_unlock(d.cfg.pin_dir, daemon_fd);
 		rmdir(d.cfg.pin_dir);	/* only if we left it empty */
 		moat_config_free(&d.cfg);
 		return 1;
 	}
 	d.have_cfg = true;
-	d.reload_ok = true;
+	d.reload_ok = ret == 0;
 	d.last_reload = time(NULL);
+	/* A moatd that died while a reload waited for 'moatctl confirm' took
+	 * the rollback target with it: the deadline goes too, or the next
+	 * good reload would be rolled back to what is in force now. */
+	if (!meta_edit(&d.cfg, clear_orphan_deadline, &orphan, NULL) && orphan) {
+		char when[32];
+
+		moat_format_time((time_t)orphan, when, sizeof(when));
+		moat_warn("a reload waiting for 'moatctl confirm' until %s was left by a previous "
+			  "moatd; what it would roll back to is gone: %s is in force and nothing "
+			  "will roll back", when, d.config_path);
+	}
 	moatd_publish(&d);
 	/* Enforcement is in place either way; without metrics it still runs,
 	 * and /healthz being unreachable is itself the alert. */
-	if (moatd_serve(&d, err, sizeof(err)))
+	if (moatd_serve(&d, NULL, err, sizeof(err)))
 		moat_err("metrics: couldn't serve on %s: %s", d.cfg.metrics.listen, err);
 	sd_notify_msg("READY=1");
 
@@ -348,6 +507,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&d.lock);
 	if (d.have_rollback)
 		moat_config_free(&d.rollback);
+	moat_daemon_unlock(d.cfg.pin_dir, daemon_fd);
 	moat_config_free(&d.cfg);
 	return ret;
 }

@@ -18,6 +18,7 @@ struct moatd_public {
 	bool reload_ok;
 	time_t last_reload;
 	uint64_t flows, flows_max, conns;
+	uint64_t reattaches;
 };
 
 struct moat_http;
@@ -37,17 +38,34 @@ struct moatd {
 	bool have_rollback;
 	struct moat_http *http;
 	char http_listen[128];
+	uint64_t reattaches;		/* interfaces re-created and attached again */
 };
+
+/* Creates pin_dir on bpffs (mounting /sys/fs/bpf if needed); err says why not. */
+int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen);
 
 /* Publishes cfg, reload outcome and flow count for the HTTP thread. */
 void moatd_publish(struct moatd *d);
-/* Starts or restarts /metrics and /healthz on cfg.metrics.listen. */
-int moatd_serve(struct moatd *d, char *err, size_t errlen);
+/*
+ * Binds cfg's metrics.listen ahead of a reload, while the old listener
+ * still serves: *next is the new server, or NULL when there is nothing to
+ * bind now (same address, or the same port that the old one holds).
+ * -EADDRNOTAVAIL with err when the address cannot be had.
+ */
+int moatd_serve_prepare(struct moatd *d, const struct moat_config *cfg, struct moat_http **next,
+			char *err, size_t errlen);
+/*
+ * Serves /metrics and /healthz on d->cfg.metrics.listen: installs next
+ * (from moatd_serve_prepare) or binds it now. On failure the old listener
+ * keeps serving.
+ */
+int moatd_serve(struct moatd *d, struct moat_http *next, char *err, size_t errlen);
 
 /*
  * Makes cfg the enforced policy: loads a new generation next to the running
- * one, fills it, swaps every interface's link to it, then pins it. Before
- * the swap nothing visible changes; on error err says why.
+ * one, fills it, swaps every interface's link to it, then pins it. Returns
+ * 0; -errno when nothing changed (err says why); 1 when cfg is in force
+ * but something after the swap failed (err says what, meta records it).
  */
 int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen);
 

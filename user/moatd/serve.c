@@ -6,6 +6,7 @@
  * scrape, and the packet path never sees either.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "moatd.h"
@@ -32,6 +33,7 @@ void moatd_publish(struct moatd *d)
 	pub.flows = flows;
 	pub.conns = conns;
 	pub.flows_max = d->cfg.outbound.track ? d->cfg.outbound.max_flows : 0;
+	pub.reattaches = d->reattaches;
 	pthread_mutex_lock(&d->lock);
 	d->pub = pub;
 	pthread_mutex_unlock(&d->lock);
@@ -59,6 +61,7 @@ static int gather(struct moatd *d, struct moatd_public *pub, struct moat_metrics
 	info->flows = pub->flows;
 	info->flows_max = pub->flows_max;
 	info->conns = pub->conns;
+	info->reattaches = pub->reattaches;
 	if (pub->cert_path[0] && moat_cert_expiry(pub->cert_path, &info->cert_expiry, cerr, sizeof(cerr)))
 		info->cert_expiry = 0;	/* unknown: the gauge is left out */
 
@@ -101,20 +104,60 @@ static int health(void *ctx, char *reason, size_t len)
 	return ret;
 }
 
-int moatd_serve(struct moatd *d, char *err, size_t errlen)
+static struct moat_http_source source(struct moatd *d)
 {
-	static const struct moat_http_source src_template = { render, health, NULL };
-	static struct moat_http_source src;
+	return (struct moat_http_source){ render, health, d };
+}
 
-	if (d->http && !strcmp(d->http_listen, d->cfg.metrics.listen))
+/* Whether two listen addresses name the same port ("127.0.0.1:9477", "[::]:9477"). */
+static bool same_port(const char *a, const char *b)
+{
+	const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+
+	return pa && pb && !strcmp(pa, pb);
+}
+
+int moatd_serve_prepare(struct moatd *d, const struct moat_config *cfg, struct moat_http **next,
+			char *err, size_t errlen)
+{
+	struct moat_http_source src = source(d);
+
+	*next = NULL;
+	/* Nothing served now (the port was busy at start): nothing to keep,
+	 * and no reason to refuse a policy; moatd_serve() tries again. */
+	if (!d->http || !strcmp(d->http_listen, cfg->metrics.listen) ||
+	    same_port(d->http_listen, cfg->metrics.listen))
 		return 0;
+	*next = moat_http_start(cfg->metrics.listen, &src, err, errlen);
+	return *next ? 0 : -EADDRNOTAVAIL;
+}
+
+int moatd_serve(struct moatd *d, struct moat_http *next, char *err, size_t errlen)
+{
+	struct moat_http_source src = source(d);
+	char again[MOAT_ERR_LEN];
+
+	if (!next && d->http && !strcmp(d->http_listen, d->cfg.metrics.listen))
+		return 0;
+	if (!next)
+		next = moat_http_start(d->cfg.metrics.listen, &src, err, errlen);
+	if (!next && d->http && same_port(d->http_listen, d->cfg.metrics.listen)) {
+		/* The old address holds the port (127.0.0.1:P -> 0.0.0.0:P): let
+		 * go of it for the new one, and take it back if that fails. */
+		moat_http_stop(d->http);
+		d->http = NULL;
+		next = moat_http_start(d->cfg.metrics.listen, &src, err, errlen);
+		if (!next) {
+			d->http = moat_http_start(d->http_listen, &src, again, sizeof(again));
+			if (!d->http)
+				d->http_listen[0] = '\0';
+			return -EADDRNOTAVAIL;
+		}
+	}
+	if (!next)
+		return -EADDRNOTAVAIL;	/* the old one, if any, keeps serving */
 	moat_http_stop(d->http);
-	d->http = NULL;
-	src = src_template;
-	src.ctx = d;
-	d->http = moat_http_start(d->cfg.metrics.listen, &src, err, errlen);
-	if (!d->http)
-		return -EADDRNOTAVAIL;
+	d->http = next;
 	snprintf(d->http_listen, sizeof(d->http_listen), "%s", d->cfg.metrics.listen);
 	return 0;
 }
