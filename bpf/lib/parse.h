@@ -7,6 +7,8 @@
 #ifndef MOAT_BPF_PARSE_H
 #define MOAT_BPF_PARSE_H
 
+#include "pkt.h"
+
 #define ETH_P_IP	0x0800
 #define ETH_P_ARP	0x0806
 #define ETH_P_8021Q	0x8100
@@ -27,24 +29,6 @@ struct cursor {
 struct moat_vlan_hdr {
 	__be16 tci;
 	__be16 encap_proto;
-};
-
-/* What the policy needs to know about a packet, filled by the parsers. */
-struct pkt {
-	struct moat_addr src;	/* IPv6 or IPv4-mapped */
-	struct moat_addr dst;
-	void *l3;		/* start of the IP header */
-	void *l4;		/* start of the L4 header */
-	void *l3_end;		/* end of the IP datagram (excludes L2 padding) */
-	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
-	void *ctx;		/* the program's context (XDP: for bpf_xdp_load_bytes) */
-	void *data;		/* start of the frame */
-	__u32 len;		/* frame length, for the byte counters */
-	__u16 sport, dport;	/* host order, once the L4 header is parsed */
-	__u8 l4proto;
-	__u8 v6;
-	__u8 nonfirst_frag;
-	__u8 hop_limit;
 };
 
 /* Ethernet and up to two VLAN tags; returns the inner ethertype (host order). */

@@ -61,9 +61,14 @@ _Static_assert(sizeof(struct moat_lpm_key) == 20, "moat_lpm_key size");
 struct moat_entry {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 	__u32 origin;		/* enum moat_origin */
-	__u32 _pad;
+	__u32 family;		/* MOAT_FAMILY_*: an IPv6 prefix never matches IPv4 */
 	char name[MOAT_NAME_LEN];
 };
+/* IPv4 is kept as IPv4-mapped IPv6, so ::/0 or ::/1 would cover it: the
+ * entry says which family it was written for (0: written before moat kept
+ * it, matches as it always did). */
+#define MOAT_FAMILY_V4		4
+#define MOAT_FAMILY_V6		6
 _Static_assert(sizeof(struct moat_entry) == 48, "moat_entry size");
 
 /*
@@ -267,13 +272,21 @@ struct moat_iface {
 };
 _Static_assert(sizeof(struct moat_iface) == 24, "moat_iface size");
 
+/*
+ * The pinned layout this build writes: bumped whenever a pinned map changes
+ * type, key or value. A moatd that finds another one adopts what it can
+ * (same layout, map by map) and replaces the rest, saying which (loader.c).
+ * Layout 1 (before the stamp) kept a random 32-bit key here.
+ */
+#define MOAT_LAYOUT		0x4d4c0002	/* "ML", 2 */
+
 /* meta map (one entry): what moatctl needs to know about the running policy. */
 struct moat_meta {
 	__u64 generation;		/* bumped by every applied (re)load */
 	__u64 loaded_at;		/* unix seconds of the last successful load */
 	__u64 reload_failed_at;		/* unix seconds of the last refused reload; 0 = none since */
 	__u32 mode;			/* 0 enforce, 1 monitor */
-	__u32 _unused;			/* was a hash key; zero */
+	__u32 layout;			/* MOAT_LAYOUT of the moat that last wrote the pins */
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
 	__u32 reloads;			/* reload attempts answered, applied or not */

@@ -81,17 +81,9 @@ at_payloads() {
 	local py
 	# shellcheck disable=SC2016 # python
 	py='
-import os, struct, sys
-def hello(version):
-    ciphers = b"".join(struct.pack("!H", c) for c in (0xc02f, 0xc030, 0xc013, 0x002f, 0x0035))
-    groups = struct.pack("!HH", 0x0017, 0x001d)
-    ext = struct.pack("!HHH", 10, len(groups) + 2, len(groups)) + groups
-    ext += struct.pack("!HHB", 11, 2, 1) + b"\x00"
-    body = (struct.pack("!H", version) + os.urandom(32) + b"\x00" +
-            struct.pack("!H", len(ciphers)) + ciphers + b"\x01\x00" +
-            struct.pack("!H", len(ext)) + ext)
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+import sys
+sys.path.insert(0, "tests/e2e")
+from clienthello import hello
 print(hello(0x0303).hex())
 print(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".hex())
 print(b"SSH-2.0-x\r\n".hex())

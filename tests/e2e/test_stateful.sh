@@ -105,17 +105,8 @@ st_fam() { [[ $1 == *:* ]] && echo v6 || echo v4; }
 ST_PY='
 import os, socket, struct, sys
 
-def hello(version):
-    """A whole TLS ClientHello in a handshake record (record version 3.1)."""
-    ciphers = b"".join(struct.pack("!H", c) for c in (0xc02f, 0xc030, 0xc013, 0x002f, 0x0035))
-    groups = struct.pack("!HH", 0x0017, 0x001d)
-    ext = struct.pack("!HHH", 10, len(groups) + 2, len(groups)) + groups
-    ext += struct.pack("!HHB", 11, 2, 1) + b"\x00"
-    body = (struct.pack("!H", version) + os.urandom(32) + b"\x00" +
-            struct.pack("!H", len(ciphers)) + ciphers + b"\x01\x00" +
-            struct.pack("!H", len(ext)) + ext)
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+sys.path.insert(0, "@E2E@")
+from clienthello import hello  # noqa: E402
 
 def family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -193,7 +184,7 @@ else:
 # kept in ST_PROBE (and printed), the client's port in ST_LPORT.
 st_py() {
 	local ns=$1; shift
-	ST_PROBE=$(lab_in "$ns" /usr/bin/python3 -c "$ST_PY" "$@" 2>&1)
+	ST_PROBE=$(lab_in "$ns" /usr/bin/python3 -c "${ST_PY//@E2E@/$PWD/tests/e2e}" "$@" 2>&1)
 	echo "$ns probe $*:"
 	echo "$ST_PROBE"
 	ST_LPORT=$(sed -n 's/^local //p' <<<"$ST_PROBE")

@@ -755,6 +755,29 @@ static const struct row rows[] = {
 	  .pre = PRE(EGRESS4(ICMP4(8, 0), .icmp_id = 779))),
 };
 
+/* IPv6 prefixes that cover all of IPv4-mapped space hold no IPv4 source. */
+static const char yaml_families[] =
+	"interfaces: [lo]\n"
+	"ssh:\n"
+	"  ports: [22]\n"
+	"  devops:\n"
+	"    - { cidr: \"::/0\", name: all6 }\n"
+	"    - { cidr: " DEVOPS4 "/32, name: alice }\n"
+	"deny: [\"::/1\"]\n";
+
+static const struct row family_rows[] = {
+	ROW("families: devops ::/0 lets a v6 stranger in", V6(TCP(22, SYN), FROM("fd00::77")),
+	  PASS(SSH)),
+	ROW("families: devops ::/0 is no IPv4 entry", V4(TCP(22, SYN)), DROP(SSH_SOURCE)),
+	ROW("families: the IPv4 devops host still passes", V4(TCP(22, SYN), FROM(DEVOPS4)),
+	  PASS(SSH)),
+	ROW("families: deny ::/1 drops a v6 source in it", V6(TCP(443, SYN), FROM("2001:db8::9")),
+	  DROP(DENIED)),
+	ROW("families: deny ::/1 leaves IPv4 alone", V4(TCP(443, SYN)), PASS(TLS)),
+	ROW("families: deny ::/1 leaves a v6 source outside it alone",
+	  V6(TCP(443, SYN), FROM("fd00::1")), PASS(TLS)),
+};
+
 /* QUIC v1 long header (Initial): header form and fixed bits, version 1. */
 #define QUIC_INITIAL	"\xc3\x00\x00\x00\x01\x08"
 #define QUIC_SHORT	"\x43\x11\x22\x33\x44\x55"
@@ -784,6 +807,7 @@ static const struct row echo_rows[] = {
 /* One generation under test and the rows it judges. */
 struct gen {
 	const char *label;
+	const char *yaml;	/* NULL: yaml_fmt with mode, quic and echo */
 	const char *mode;
 	const char *echo;
 	const char *quic;
@@ -821,7 +845,10 @@ static int gen_setup(struct gen *gen, char *err, size_t errlen)
 	char yaml[4096];
 	int ret;
 
-	snprintf(yaml, sizeof(yaml), yaml_fmt, gen->mode, gen->quic, gen->echo);
+	if (gen->yaml)
+		snprintf(yaml, sizeof(yaml), "%s", gen->yaml);
+	else
+		snprintf(yaml, sizeof(yaml), yaml_fmt, gen->mode, gen->quic, gen->echo);
 	ret = moat_config_parse("prog_test.yaml", yaml, strlen(yaml), &cfg, err, errlen);
 	if (ret)
 		return ret;
@@ -1139,6 +1166,8 @@ int main(void)
 		  .rows = rows, .n_rows = ARRAY_SIZE(rows) },
 		{ .label = "echo+quic", .mode = "enforce", .echo = "true", .quic = "true", .slot = 0,
 		  .rows = echo_rows, .n_rows = ARRAY_SIZE(echo_rows) },
+		{ .label = "families", .yaml = yaml_families, .mode = "enforce", .slot = 1,
+		  .rows = family_rows, .n_rows = ARRAY_SIZE(family_rows) },
 	};
 	size_t total = 0;
 

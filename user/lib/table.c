@@ -211,14 +211,15 @@ int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 			    const struct moat_entry *e)
 {
 	struct moat_lpm_key k = { .prefixlen = c->prefixlen, .addr = c->addr };
-	struct moat_entry old;
+	struct moat_entry old, v = *e;
 	bool existed = moat_table_get(t, c, &old) == 0;
 	int err;
 
+	v.family = c->family == AF_INET6 ? MOAT_FAMILY_V6 : MOAT_FAMILY_V4;
 	if (moat_cidr_is_host(c))
-		err = bpf_map_update_elem(t.exact, &c->addr, e, BPF_ANY);
+		err = bpf_map_update_elem(t.exact, &c->addr, &v, BPF_ANY);
 	else
-		err = bpf_map_update_elem(t.prefix, &k, e, BPF_ANY);
+		err = bpf_map_update_elem(t.prefix, &k, &v, BPF_ANY);
 	if (err)
 		return -errno;
 	return existed ? 0 : count_add(t, c, 1);

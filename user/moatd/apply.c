@@ -509,6 +509,10 @@ int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errl
 			 "until a reload pins them", cfg->pin_dir, strerror(-pinned));
 
 	bpf_map_lookup_elem(m.meta, &zero, &meta);
+	if (!fresh && meta.layout != MOAT_LAYOUT)
+		moat_info("pins under %s now have layout %#x (they had %#x)", cfg->pin_dir,
+			  MOAT_LAYOUT, meta.layout);
+	meta.layout = MOAT_LAYOUT;
 	meta.generation++;
 	meta.loaded_at = time(NULL);
 	meta.reload_failed_at = pinned ? (__u64)time(NULL) : 0;

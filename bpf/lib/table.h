@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Address tables (devops, deny, bans: SPEC §2 steps 3 and 8).
+ *
+ * Part of bpf/moat.bpf.c, included after its .rodata (reads none of it). One
+ * object, because ingress and egress share these maps: every program of
+ * a generation must see one copy of them (bpf/moat.bpf.c says more).
+ */
+#ifndef MOAT_BPF_TABLE_H
+#define MOAT_BPF_TABLE_H
+
+/*
+ * An address table: exact hosts in a hash, networks in a small LPM trie, and
+ * a Bloom filter of the hosts in front of the hash. With a million random
+ * sources the hash costs two cache misses per packet; the filter (2 MiB of
+ * bits, an ARRAY the verifier inlines: no helper call) answers "not there"
+ * for most of them without touching it. Deleted hosts stay in the filter
+ * until the table is rebuilt: a stale "maybe" only costs the hash lookup it
+ * would have cost anyway.
+ */
+#define ADDR_TABLE(name)						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_HASH);			\
+		__uint(max_entries, MOAT_MAX_EXACT);			\
+		__uint(map_flags, BPF_F_NO_PREALLOC);			\
+		__type(key, struct moat_addr);				\
+		__type(value, struct moat_entry);			\
+	} name SEC(".maps");						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
+		__uint(max_entries, MOAT_MAX_PREFIX);			\
+		__uint(map_flags, BPF_F_NO_PREALLOC);			\
+		__type(key, struct moat_lpm_key);			\
+		__type(value, struct moat_entry);			\
+	} name##_prefix SEC(".maps");					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
+		__uint(max_entries, 1);					\
+		__type(key, __u32);					\
+		__type(value, struct moat_table_count);			\
+	} name##_count SEC(".maps");					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
+		__uint(max_entries, MOAT_FILTER_WORDS);			\
+		__type(key, __u32);					\
+		__type(value, __u64);					\
+	} name##_bloom SEC(".maps")
+
+ADDR_TABLE(ban);	/* persistent */
+ADDR_TABLE(devops);	/* generation */
+ADDR_TABLE(deny);	/* generation */
+
+static __always_inline int entry_live(const struct moat_entry *e)
+{
+	return e->expires_ns == 0 || bpf_ktime_get_boot_ns() < e->expires_ns;
+}
+
+/* Whether the filter may hold the source (0: it surely does not). Its
+ * hashes are computed once per packet, for every table that needs them. */
+static __always_inline int filter_maybe(void *bits, struct pkt *p)
+{
+	__u64 *w;
+	__u32 pos, idx;
+
+	if (!p->fh2)	/* never 0 once computed: moat_filter_hash sets bit 0 */
+		moat_filter_hash(&p->src, &p->fh1, &p->fh2);
+#pragma unroll
+	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
+		pos = moat_filter_pos(p->fh1, p->fh2, i);
+		idx = pos >> 6;
+		w = bpf_map_lookup_elem(bits, &idx);
+		if (!w || !(*w & (1ULL << (pos & 63))))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether src matches a live entry of a table. Empty halves are skipped
+ * without touching the hash or the trie: the count lookup is an array
+ * access the verifier inlines.
+ */
+static __always_inline int table_match(void *exact, void *bloom, void *prefix, void *count,
+				       struct pkt *p)
+{
+	const struct moat_addr *src = &p->src;
+	struct moat_table_count *n;
+	struct moat_entry *e;
+	__u32 zero = 0;
+
+	n = bpf_map_lookup_elem(count, &zero);
+	if (!n)
+		return 0;
+	if (n->exact && filter_maybe(bloom, p)) {
+		e = bpf_map_lookup_elem(exact, src);
+		if (e && entry_live(e))
+			return 1;
+	}
+	if (n->prefix) {
+		struct moat_lpm_key key = { .prefixlen = 128, .addr = *src };
+
+		/* The longest match is the only one the trie gives: an IPv6
+		 * prefix there means no IPv4 prefix holds the source. */
+		e = bpf_map_lookup_elem(prefix, &key);
+		if (e && entry_live(e) && !(!p->v6 && e->family == MOAT_FAMILY_V6))
+			return 1;
+	}
+	return 0;
+}
+
+#define TABLE_MATCH(t) table_match(&t, &t##_bloom, &t##_prefix, &t##_count, p)
+
+#endif /* MOAT_BPF_TABLE_H */
