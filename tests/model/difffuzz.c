@@ -77,6 +77,10 @@ static const struct rt_entry rt_entries[] = {
 	{ true, "192.0.2.88", true },		/* a ban that expired */
 	{ false, "198.51.100.10", true },
 	{ false, "2001:db8:ee::/48", true },
+	/* IPv6 entries covering ::ffff:0:0/96, where IPv4 is kept: they must
+	 * match no IPv4 source (and none of the generator's IPv6 ones) */
+	{ false, "::/8", false },
+	{ true, "::/8", false },
 };
 
 /* ---- PRNG (splitmix64): one seed reproduces the run ---- */
@@ -121,6 +125,7 @@ static void model_cidr_from(const struct moat_cidr *c, bool live, struct model_c
 {
 	memcpy(out->addr, &c->addr, 16);
 	out->plen = c->prefixlen;
+	out->v6 = c->family == AF_INET6;
 	out->live = live;
 }
 

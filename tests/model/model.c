@@ -453,10 +453,13 @@ static bool parse_l4(const struct pkt *p, struct l4 *l)
 
 /* ---- the policy ---- */
 
-static bool cidr_match(const struct model_cidr *c, const uint8_t *a)
+static bool cidr_match(const struct model_cidr *c, const uint8_t *a, bool v6)
 {
 	unsigned int full = c->plen / 8, rest = c->plen % 8;
 
+	/* ::/0 is no IPv4 entry, though IPv4 is kept as ::ffff:a.b.c.d */
+	if (c->v6 != v6)
+		return false;
 	if (memcmp(c->addr, a, full))
 		return false;
 	if (!rest)
@@ -464,10 +467,11 @@ static bool cidr_match(const struct model_cidr *c, const uint8_t *a)
 	return !((c->addr[full] ^ a[full]) & (0xff << (8 - rest)));
 }
 
-static bool in_list(const struct model_cidr *l, unsigned int n, const uint8_t *a, bool live_only)
+static bool in_list(const struct model_cidr *l, unsigned int n, const struct pkt *p,
+		    bool live_only)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if ((!live_only || l[i].live) && cidr_match(&l[i], a))
+		if ((!live_only || l[i].live) && cidr_match(&l[i], p->src, p->v6))
 			return true;
 	return false;
 }
@@ -738,9 +742,9 @@ static struct model_result judge_ip(struct model_state *st, const struct model_c
 	struct l4 l;
 
 	/* 3. */
-	if (in_list(cfg->deny, cfg->n_deny, p->src, false))
+	if (in_list(cfg->deny, cfg->n_deny, p, false))
 		return DROP(DENIED);
-	if (in_list(cfg->bans, cfg->n_bans, p->src, true))
+	if (in_list(cfg->bans, cfg->n_bans, p, true))
 		return DROP(BANNED);
 	/* 4. tracking fragments is optional: the model tracks none */
 	if (p->frag_later)
@@ -775,7 +779,7 @@ static struct model_result judge_ip(struct model_state *st, const struct model_c
 		return cfg->tls_validate ? validate(st, cfg, pc, p, &l) : PASS(TLS);
 	/* 8. */
 	if (pc == PC_SSH && p->proto == P_TCP) {
-		if (!in_list(cfg->devops, cfg->n_devops, p->src, true))
+		if (!in_list(cfg->devops, cfg->n_devops, p, true))
 			return DROP(SSH_SOURCE);
 		return cfg->ssh_validate ? validate(st, cfg, pc, p, &l) : PASS(SSH);
 	}

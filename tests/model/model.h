@@ -25,6 +25,7 @@
 struct model_cidr {
 	uint8_t addr[16];
 	unsigned int plen;
+	bool v6;		/* written as IPv6: never matches an IPv4 source */
 	bool live;		/* devops and bans: unexpired */
 };
 
