@@ -50,12 +50,16 @@ static const char usage_text[] =
 "previous policy unless 'moatctl confirm' follows in time.\n"
 "\n"
 "Files and endpoints (from FILE):\n"
-"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads\n"
+"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads. One moatd\n"
+"                                per pin_dir: a second one exits 1\n"
 "  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
 "  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
 "\n"
-"Exit status: 0 ok, 1 the policy could not be put in force, 2 usage or\n"
-"configuration error.\n";
+"A configured interface deleted and created again gets the policy in\n"
+"force again as soon as it appears.\n"
+"\n"
+"Exit status: 0 ok, 1 the policy could not be put in force (or another\n"
+"moatd holds pin_dir), 2 usage or configuration error.\n";
 
 /* systemd Type=notify without linking libsystemd. */
 static void sd_notify_msg(const char *msg)
@@ -296,6 +300,25 @@ static bool links_changed(int fd)
 	return changed;
 }
 
+/* The device moat's pinned XDP link for name hooks now; 0 when none. */
+static unsigned int pinned_link_ifindex(const char *dir, const char *name)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s%s", dir, MOAT_PIN_LINK_PREFIX, name) >= (int)sizeof(path))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.xdp.ifindex = 0;
+	close(fd);
+	return info.xdp.ifindex;
+}
+
 /*
  * A configured interface that exists but runs no program of moat's (it was
  * deleted and created again) gets the policy in force again, at once. A
@@ -308,7 +331,7 @@ static void reattach(struct moatd *d)
 	unsigned int ifindex[MOAT_MAX_IFACES] = {};
 	char err[MOAT_ERR_LEN], names[256] = "";
 	size_t n = 0;
-	int fd, ret;
+	int ret;
 
 	for (size_t i = 0; i < d->cfg.n_interfaces; i++) {
 		const char *name = d->cfg.interfaces[i];
@@ -316,11 +339,10 @@ static void reattach(struct moatd *d)
 		ifindex[i] = if_nametoindex(name);
 		if (!ifindex[i] || ifindex[i] == failed[i])
 			continue;	/* gone (nothing to attach to), or tried */
-		fd = moat_pinned_prog(d->cfg.pin_dir, name);
-		if (fd >= 0) {
-			close(fd);
+		/* The old device's link may not be cut loose yet: compare
+		 * devices, not "is a program there". */
+		if (pinned_link_ifindex(d->cfg.pin_dir, name) == ifindex[i])
 			continue;
-		}
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s'%s'",
 			 n++ ? ", " : "", name);
 	}
