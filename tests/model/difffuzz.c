@@ -581,7 +581,13 @@ static int known_discrepancy(struct run *r)
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!(notes & known[i].note))
 			continue;
-		known[i].n++;
+		/* the first one of each is shown, for whoever fixes it */
+		if (!known[i].n++) {
+			printf("# known discrepancy '%s', first seen (generation '%s', sequence "
+			       "seed 0x%016llx):\n", known[i].name, r->f->label,
+			       (unsigned long long)r->seed);
+			print_frame("=>", &seq_log[seq_n - 1]);
+		}
 		/* the frame's own tuple may be another than the sequence's
 		 * (a flipped port): its state may part too */
 		if (model_last_tuple(r->f->ms, &t)) {
