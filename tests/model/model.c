@@ -768,6 +768,9 @@ static struct model_result judge_ip(struct model_state *st, const struct model_c
 	if (pc == PC_TLS && p->proto == P_UDP) {
 		if (!cfg->quic)
 			return DROP(PORT);
+		/* bytes after the UDP length are no part of the datagram */
+		if (l.data_len < p->l4_len - 8)
+			note(MODEL_NOTE_QUIC_BEYOND);
 		/* a QUIC long header: form and fixed bits, then a version */
 		if (l.data_len >= 5 && (l.data[0] & 0xc0) == 0xc0)
 			return PASS(TLS);

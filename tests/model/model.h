@@ -114,6 +114,7 @@ enum model_note {
 	MODEL_NOTE_EXT_PAST_PLEN = 16,	/* malformed: an extension header past payload_len */
 	MODEL_NOTE_AFTER_FRAG = 32,	/* fragment: header types in a later fragment's data */
 	MODEL_NOTE_ACK_ZERO = 64,	/* a flow's end: the host's last ACK was 0 */
+	MODEL_NOTE_QUIC_BEYOND = 128,	/* QUIC judged on the UDP length, bytes after it */
 };
 unsigned int model_last_notes(const struct model_state *st);
 /* The TCP/UDP/ICMP tuple of the last model_xdp() frame; false if none. */
