@@ -13,8 +13,8 @@ PKGS=(
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
-	# make bench: a peer to compare with
-	xdp-tools
+	# make bench: a peer to compare with, and the plot
+	xdp-tools gnuplot-nox
 )
 
 missing=()

@@ -292,7 +292,8 @@ struct moat_meta {
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
 	__u32 reloads;			/* reload attempts answered, applied or not */
-	char state_dir[200];
+	char state_dir[192];
+	__u64 confirm_within;		/* s: the deadline counts from the policy in force */
 	__u64 conn_key;			/* key of the conn_ok slots; made once, kept (0: none) */
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");

@@ -27,6 +27,7 @@
 #include "bench.skel.h"
 #include <net/if.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <linux/if_link.h>
 
@@ -566,6 +567,55 @@ struct peer_class {
 	int moat_want, xf_want;	/* XDP action, -1: any */
 };
 
+/*
+ * build/bench/bench.json (the peers table, medians in ns per packet) and
+ * build/bench/bench.png, a plot of it (gnuplot from Debian): what the
+ * README shows. A missing gnuplot costs the picture, not the run.
+ */
+#define BENCH_DIR	"build/bench"
+
+static void write_results(const struct bench_case *cs, const struct peer_class *pc, size_t n)
+{
+	static const char *const who[] = { "empty", "floor", "moat", "xdp-filter" };
+	FILE *js, *dat;
+
+	if (mkdir(BENCH_DIR, 0755) && errno != EEXIST)
+		return;
+	js = fopen(BENCH_DIR "/bench.json", "w");
+	dat = fopen(BENCH_DIR "/bench.dat", "w");
+	if (!js || !dat)
+		goto out;
+	fprintf(js, "{\n  \"unit\": \"ns per packet (BPF_PROG_TEST_RUN, median of %d rounds)\",\n"
+		"  \"classes\": [\n", ROUNDS);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(js, "    { \"class\": \"%s\"", pc[i].name);
+		fprintf(dat, "\"%s\"", pc[i].name);
+		for (size_t k = 0; k < 4; k++) {
+			double m = median(cs[4 * i + k].samples);
+
+			fprintf(js, ", \"%s\": %.1f", who[k], m);
+			fprintf(dat, " %.1f", m);
+		}
+		fprintf(js, " }%s\n", i + 1 < n ? "," : "");
+		fprintf(dat, "\n");
+	}
+	fprintf(js, "  ]\n}\n");
+out:
+	if (js)
+		fclose(js);
+	if (dat)
+		fclose(dat);
+	if (js && dat && system("gnuplot -e \"set terminal png size 1000,500; "
+				"set output '" BENCH_DIR "/bench.png'; set style data histogram; "
+				"set style histogram clustered; set style fill solid border -1; "
+				"set ylabel 'ns per packet'; set xtics rotate by -20; "
+				"set key top left; set yrange [0:*]; "
+				"plot '" BENCH_DIR "/bench.dat' using 2:xtic(1) title 'empty', "
+				"'' using 3 title 'floor', '' using 4 title 'moat', "
+				"'' using 5 title 'xdp-filter'\" 2>/dev/null") == 0)
+		printf("wrote %s/bench.json and %s/bench.png\n", BENCH_DIR, BENCH_DIR);
+}
+
 static int peers_run(int empty_fd, int floor_fd, int moat_fd, int xf_fd,
 		     const struct peer_class *pc, size_t n)
 {
@@ -600,6 +650,7 @@ static int peers_run(int empty_fd, int floor_fd, int moat_fd, int xf_fd,
 		       x, m / f, goal, x / m, x / m >= 2 ? "met" : "MISSED");
 	}
 	printf("(xf / moat: goal >= 2, xdp-filter at least twice moat's cost)\n");
+	write_results(cs, pc, n);
 out:
 	free(cs);
 	return err;

@@ -84,6 +84,7 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	}
 	/* The deadline goes in first: moatd reads it once the policy is in. */
 	m.confirm_deadline = within ? (__u64)time(NULL) + within : 0;
+	m.confirm_within = within;	/* moatd counts it again once in force */
 	if ((ret = meta_write(c, &m)))
 		return ret;
 	gen0 = m.generation;

@@ -116,6 +116,23 @@ static bool count_reload(struct moat_meta *m, void *arg)
 static bool clear_deadline(struct moat_meta *m, void *arg)
 {
 	m->confirm_deadline = 0;
+	m->confirm_within = 0;
+	return true;
+}
+
+static bool clear_within(struct moat_meta *m, void *arg)
+{
+	m->confirm_within = 0;
+	return true;
+}
+
+/* The operator can try a policy only once it is in force: the time to
+ * confirm it counts from then, however long the reload took. */
+static bool start_deadline(struct moat_meta *m, void *arg)
+{
+	if (m->confirm_within && m->confirm_deadline)
+		m->confirm_deadline = time(NULL) + m->confirm_within;
+	m->confirm_within = 0;
 	return true;
 }
 
@@ -126,6 +143,7 @@ static bool clear_orphan_deadline(struct moat_meta *m, void *arg)
 		return false;
 	*(__u64 *)arg = m->confirm_deadline;
 	m->confirm_deadline = 0;
+	m->confirm_within = 0;
 	return true;
 }
 
@@ -138,7 +156,7 @@ static void keep_for_rollback(struct moatd *d, struct moat_config *old)
 {
 	struct moat_meta meta;
 
-	if (meta_edit(&d->cfg, NULL, NULL, &meta) || !meta.confirm_deadline) {
+	if (meta_edit(&d->cfg, start_deadline, NULL, &meta) || !meta.confirm_deadline) {
 		moat_config_free(old);
 		if (d->have_rollback) {	/* reloaded without waiting: confirmed */
 			moat_config_free(&d->rollback);
@@ -254,6 +272,8 @@ failed:
 	meta_edit(&d->cfg, set_failed, NULL, NULL);
 	if (!d->have_rollback)
 		meta_edit(&d->cfg, clear_deadline, NULL, NULL);
+	else	/* the rollback in wait keeps its own deadline */
+		meta_edit(&d->cfg, clear_within, NULL, NULL);
 	meta_edit(&d->cfg, count_reload, NULL, NULL);
 	moatd_publish(d);
 	sd_notify_msg("READY=1");
