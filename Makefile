@@ -46,10 +46,15 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config parse state table log)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
+# The reference model and the differential fuzzer around it (tests/model).
+MODEL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/model/*.c))
+FUZZ_PACKETS ?= 10000000
+
 # Keep the BPF objects and skeletons: they are outputs, not scratch.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-prog test-dist test-e2e test-fuzz fuzz bench demo clean install deb test-deb
+.PHONY: all deps test test-unit test-prog test-dist test-model test-e2e test-fuzz fuzz \
+	fuzz-model bench demo clean install deb test-deb
 all: $(BUILD)/moatd $(BUILD)/moatctl
 
 deps:
@@ -109,6 +114,11 @@ $(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The reference model and the differential fuzzer around it.
+$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -124,7 +134,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(FUZZ_BINS)
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
+      $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
 test-unit: $(UNIT_BINS)
@@ -133,14 +144,19 @@ test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog
 test-dist: all
 	$(Q)bash tests/run.sh dist
+test-model: $(BUILD)/tests/model/difffuzz
+	$(Q)bash tests/run.sh model
 test-e2e: all
 	$(Q)bash tests/run.sh e2e
 # make test runs each fuzzer briefly; this runs each for FUZZ_SECONDS.
 test-fuzz: $(FUZZ_BINS)
 	$(Q)bash tests/run.sh fuzz
 FUZZ_SECONDS ?= 600
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) fuzz-model
 	$(Q)bash tests/fuzz/run.sh -max_total_time=$(FUZZ_SECONDS)
+# The differential fuzzer at length (make test runs 200k packets).
+fuzz-model: $(BUILD)/tests/model/difffuzz
+	$(Q)$(BUILD)/tests/model/difffuzz -n $(FUZZ_PACKETS)
 
 bench: deps all $(BUILD)/tests/bench/bench
 	$(Q)$(BUILD)/tests/bench/bench

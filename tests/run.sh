@@ -40,6 +40,9 @@ fi
 if [ "$tier" = all ] || [ "$tier" = deb ]; then
 	run deb/test_deb bash tests/deb/test_deb.sh
 fi
+if [ "$tier" = all ] || [ "$tier" = model ]; then
+	run model "$BUILD/tests/model/difffuzz" -n "${MOAT_FUZZ_PACKETS:-200000}"
+fi
 if [ "$tier" = all ] || [ "$tier" = fuzz ]; then
 	run fuzz bash tests/fuzz/run.sh -runs=100000
 fi
