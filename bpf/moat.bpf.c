@@ -126,7 +126,8 @@ static __always_inline int judge(struct xdp_md *ctx, struct pkt *p)
 	struct tcphdr *th;
 	struct udphdr *uh;
 	int proto, r;
-	__u32 pass;
+	__u32 pass, ulen;
+	void *dgram_end;
 	__u8 class;
 
 	/* 1. frames */
@@ -189,6 +190,13 @@ static __always_inline int judge(struct xdp_md *ctx, struct pkt *p)
 		uh = parse_udp(&c);
 		if (!uh || c.pos > p->l3_end)
 			return DROP(MALFORMED);
+		/* The datagram as UDP says it is: inside the IP one (a first
+		 * fragment holds only its start), and what the kernel trims
+		 * after it is no part of it. */
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || (!p->more_frags && (void *)uh + ulen > p->l3_end))
+			return DROP(MALFORMED);
+		dgram_end = (void *)uh + ulen < p->l3_end ? (void *)uh + ulen : p->l3_end;
 		p->sport = bpf_ntohs(uh->source);
 		p->dport = bpf_ntohs(uh->dest);
 		if (local_port_used(IPPROTO_UDP, bpf_ntohs(uh->dest)) &&
@@ -197,8 +205,10 @@ static __always_inline int judge(struct xdp_md *ctx, struct pkt *p)
 		if (port_class[bpf_ntohs(uh->dest)] == MOAT_PORT_TLS && tls_quic) {
 			__u8 *b = c.pos;
 
-			/* QUIC long header: header form and fixed bits set. */
-			if ((void *)(b + 1) <= c.end && c.pos < p->l3_end && (b[0] & 0xc0) == 0xc0)
+			/* QUIC long header: header form and fixed bits set,
+			 * then a 4-byte version. */
+			if ((void *)(b + 5) <= c.end && (void *)(b + 5) <= dgram_end &&
+			    (b[0] & 0xc0) == 0xc0)
 				return PASS(TLS);
 			return DROP(NOT_TLS);
 		}
@@ -299,7 +309,8 @@ int moat_egress(struct __sk_buff *skb)
 	if (f) {
 		f->last_seen_ns = bpf_ktime_get_ns();
 		/* Where an in-window RST or FIN from the peer must sit. */
-		if (th && th->ack && f->rcv_nxt != bpf_ntohl(th->ack_seq)) {
+		if (th && th->ack && (f->rcv_nxt != bpf_ntohl(th->ack_seq) ||
+				      !(f->closing & MOAT_FLOW_F_RCV_NXT))) {
 			f->rcv_nxt = bpf_ntohl(th->ack_seq);
 			f->closing |= MOAT_FLOW_F_RCV_NXT;
 		}

@@ -123,8 +123,8 @@ __noinline int head_reason(const struct head *h, __u32 n, __u32 class)
 	hs = (__u32)b[6] << 16 | (__u32)b[7] << 8 | b[8];
 	if (n >= 9 && (hs < 41 || hs + 4 < rec))
 		return MOAT_R_NOT_TLS;
-	if (n >= 10 && b[9] != 3)
-		return MOAT_R_NOT_TLS;
+	if (n >= 10 && b[9] != 3)	/* SSL 3.0 and older are versions too */
+		return b[9] < 3 ? MOAT_R_TLS_VERSION : MOAT_R_NOT_TLS;
 	if (n >= 11 && ((__u32)b[9] << 8 | b[10]) < tls_min_version)
 		return MOAT_R_TLS_VERSION;
 	return 0;
@@ -384,6 +384,8 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 
 		if (!len)
 			return 0;
+		if (th->urg)	/* see judge_tracked */
+			return not_proto(class);
 		sd.len = head_bytes(p, off, len, 0, head_len(class), seg.b, &at);
 		__builtin_memcpy(sd.head, seg.b, sizeof(sd.head));
 		r = head_reason(&seg, sd.len, class);

@@ -84,6 +84,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	p->dst.a[2] = bpf_htonl(0x0000ffff);
 	p->dst.a[3] = iph->daddr;
 	p->nonfirst_frag = (bpf_ntohs(iph->frag_off) & 0x1fff) != 0;
+	p->more_frags = (bpf_ntohs(iph->frag_off) & 0x2000) != 0;
 	p->l4proto = iph->protocol;
 	p->l3 = iph;
 	p->l3_end = c->pos + tot;
@@ -134,9 +135,14 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 			if ((void *)(fh + 1) > c->end)
 				return -1;
 			next = fh->nexthdr;
-			if (bpf_ntohs(fh->frag_off) & 0xfff8)
-				p->nonfirst_frag = 1;
 			c->pos = fh + 1;
+			if (bpf_ntohs(fh->frag_off) & 1)
+				p->more_frags = 1;
+			if (bpf_ntohs(fh->frag_off) & 0xfff8) {
+				/* what follows is fragment data, not headers */
+				p->nonfirst_frag = 1;
+				break;
+			}
 		} else {
 			opt = c->pos;
 			if ((void *)(opt + 1) > c->end)
@@ -145,7 +151,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 			c->pos += (opt->hdrlen + 1) * 8;
 		}
 	}
-	if (c->pos > c->end)
+	/* Every header inside the datagram, none in the L2 padding. */
+	if (c->pos > c->end || c->pos > p->l3_end)
 		return -1;
 	p->l4proto = next;
 	p->l4 = c->pos;

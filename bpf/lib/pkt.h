@@ -22,6 +22,7 @@ struct pkt {
 	__u8 l4proto;
 	__u8 v6;
 	__u8 nonfirst_frag;
+	__u8 more_frags;	/* a first fragment: the datagram goes on */
 	__u8 hop_limit;
 };
 

@@ -427,11 +427,14 @@ static bool parse_l4(const struct pkt *p, struct l4 *l)
 		if (p->l4_len < 8)
 			return false;
 		ulen = be16(h + 4);
-		/* a UDP length beyond the datagram is inconsistent */
-		if (ulen < 8 || ulen > p->l4_len) {
+		/* a UDP length beyond the datagram is inconsistent, but for a
+		 * first fragment, which holds only the datagram's start */
+		if (ulen < 8 || (ulen > p->l4_len && !p->frag_first)) {
 			note(MODEL_NOTE_UDP_LEN);
 			return false;
 		}
+		if (ulen > p->l4_len)
+			ulen = p->l4_len;
 		l->sport = be16(h);
 		l->dport = be16(h + 2);
 		l->data = h + 8;

@@ -152,6 +152,17 @@ static void doff_10(struct pkt_buf *f)
 	f->buf[f->off[PKT_L4] + 12] = 10 << 4;
 }
 
+/* The UDP length field beyond the IP datagram, and below 8. */
+static void udp_len_long(struct pkt_buf *f)
+{
+	pkt_put16(f->buf + f->off[PKT_L4] + 4, 200);
+}
+
+static void udp_len_short(struct pkt_buf *f)
+{
+	pkt_put16(f->buf + f->off[PKT_L4] + 4, 7);
+}
+
 /* First client payloads (validation, SPEC §2 steps 7-8). */
 #define HELLO(v)	"\x16\x03\x01\x00\x40\x01\x00\x00\x3c" v "0123456789abcdef"
 #define HELLO_TLS12	HELLO("\x03\x03")
@@ -520,6 +531,11 @@ static const struct row rows[] = {
 	ROW("tls_version: first payload an SSLv2-format hello",
 	  CL6(443, STRANGER6, .seq = FIRST, DATA(SSLV2_HELLO)), DROP(TLS_VERSION),
 	  .pre = PRE(ACCEPTED6(443, STRANGER6))),
+	ROW("tls_version: client_version 2.0 (SSL 2 in a TLS record)",
+	  CL4(443, STRANGER4, .seq = FIRST, DATA("\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x02\x00")),
+	  DROP(TLS_VERSION), .pre = PRE(ACCEPTED4(443, STRANGER4))),
+	ROW("not_tls: a Fast Open SYN with an urgent pointer",
+	  V4(TCP(443, SYN | URG), DATA(HELLO_TLS12)), DROP(NOT_TLS)),
 	ROW("not_tls: 11 magic bytes (record and handshake lengths 0) then HTTP",
 	  CL4(443, STRANGER4, .seq = FIRST, DATA(MAGIC11 HTTP_GET)), DROP(NOT_TLS),
 	  .pre = PRE(ACCEPTED4(443, STRANGER4))),
@@ -726,6 +742,12 @@ static const struct row rows[] = {
 	ROW("reply: v6 echo reply to the host's ping",
 	  V6(ICMP6(129, 0), .icmp_id = 778, .payload = 56), PASS(REPLY),
 	  .pre = PRE(EGRESS6(ICMP6(128, 0), .icmp_id = 778, .payload = 56))),
+	ROW("malformed: a UDP length beyond the datagram",
+	  V4(UDP(HOST_PORT + 10), .sport = 53, .payload = 64, .mangle = udp_len_long),
+	  DROP(MALFORMED)),
+	ROW("malformed: a UDP length below its header",
+	  V6(UDP(HOST_PORT + 11), .sport = 53, .payload = 64, .mangle = udp_len_short),
+	  DROP(MALFORMED)),
 	ROW("port: DNS answer from another source port opens nothing",
 	  V4(UDP(HOST_PORT + 3), .sport = 5353, .payload = 64), DROP(PORT),
 	  .pre = PRE(EGRESS4(UDP(53), .sport = HOST_PORT + 3, .payload = 32))),
@@ -789,6 +811,8 @@ static const struct row echo_rows[] = {
 	  PASS(TLS)),
 	ROW("tls: v6 QUIC Initial (long header) to udp/8443", V6(UDP(8443), DATA(QUIC_INITIAL)),
 	  PASS(TLS)),
+	ROW("not_tls: a QUIC first byte with no room for its version", V4(UDP(443), DATA("\xc3\x00\x00")),
+	  DROP(NOT_TLS)),
 	ROW("not_tls: QUIC short header without a flow", V4(UDP(443), DATA(QUIC_SHORT)),
 	  DROP(NOT_TLS)),
 	ROW("not_tls: empty UDP datagram to udp/443", V6(UDP(443)), DROP(NOT_TLS)),
