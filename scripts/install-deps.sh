@@ -13,6 +13,8 @@ PKGS=(
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
+	# the inspector: HTTP/1.1 parser, ModSecurity + OWASP CRS, the worker's seccomp filter
+	libhttp-parser-dev libmodsecurity-dev modsecurity-crs libseccomp-dev
 	# make bench: a peer to compare with
 	xdp-tools
 )
