@@ -60,7 +60,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, struct conn_key);
 	__type(value, struct conn_val);
-} conns SEC(".maps");
+} insp_conns SEC(".maps");
 
 /* A read in flight, by thread: what the return probe needs. */
 struct read_args {
@@ -163,12 +163,12 @@ int BPF_KPROBE(conn_open, void *ssl, int fd)
 		return 0;
 	if (!peer_of_fd(fd, &v)) {
 		/* Not a socket we can name: forget the SSL*, its reads count as unattributed. */
-		bpf_map_delete_elem(&conns, &k);
+		bpf_map_delete_elem(&insp_conns, &k);
 		return 0;
 	}
 	*seq += 1;
 	v.conn = (*seq << 8) | bpf_get_smp_processor_id();
-	bpf_map_update_elem(&conns, &k, &v, BPF_ANY);
+	bpf_map_update_elem(&insp_conns, &k, &v, BPF_ANY);
 	emit(&v, k.tgid, MOAT_INSP_OPEN);
 	return 0;
 }
@@ -177,12 +177,12 @@ SEC("uprobe")
 int BPF_KPROBE(conn_close, void *ssl)
 {
 	struct conn_key k = { .ssl = (__u64)ssl, .tgid = bpf_get_current_pid_tgid() >> 32 };
-	struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
+	struct conn_val *v = bpf_map_lookup_elem(&insp_conns, &k);
 
 	if (!v)
 		return 0;
 	emit(v, k.tgid, MOAT_INSP_CLOSE);
-	bpf_map_delete_elem(&conns, &k);
+	bpf_map_delete_elem(&insp_conns, &k);
 	return 0;
 }
 
@@ -240,7 +240,7 @@ static __always_inline void copy_out(struct conn_val *v, __u32 tgid, __u64 buf, 
 	v->gap = 1;
 }
 
-static __always_inline int read_done(long ret, bool count_in_ret)
+static __always_inline int read_done(int ret, bool count_in_ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), len = 0;
 	struct read_args *a = bpf_map_lookup_elem(&reads, &id);
@@ -256,7 +256,7 @@ static __always_inline int read_done(long ret, bool count_in_ret)
 		bpf_probe_read_user(&len, sizeof(len), (void *)a->readbytes);
 	}
 	if (len) {
-		v = bpf_map_lookup_elem(&conns, &k);
+		v = bpf_map_lookup_elem(&insp_conns, &k);
 		if (v)
 			copy_out(v, k.tgid, a->buf, len);
 		else
@@ -266,14 +266,15 @@ static __always_inline int read_done(long ret, bool count_in_ret)
 	return 0;
 }
 
+/* Both return int: the upper half of rax is whatever was there before. */
 SEC("uretprobe")
-int BPF_KRETPROBE(read_ret_n, long ret)
+int BPF_KRETPROBE(read_ret_n, int ret)
 {
 	return read_done(ret, true);
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(read_ret_ex, long ret)
+int BPF_KRETPROBE(read_ret_ex, int ret)
 {
 	return read_done(ret, false);
 }
