@@ -180,6 +180,17 @@ check "the worker has no capabilities, runs as nobody, under seccomp" \
 	bash -c "grep -q '^CapEff:[[:space:]]*0*\$' /proc/$w1/status &&
 		grep -q '^Uid:[[:space:]]*65534' /proc/$w1/status &&
 		grep -q '^Seccomp:[[:space:]]*2' /proc/$w1/status"
+# Its open files: /dev/null on 0-2, the socketpair; nothing else, nothing writable on disk.
+worker_fds_ok() {
+	local f t ok=0
+	for f in /proc/"$1"/fd/*; do
+		t=$(readlink "$f")
+		echo "$f -> $t"
+		[[ $t == /dev/null || $t == socket:* ]] || ok=1
+	done
+	return $ok
+}
+check "the worker holds no file but /dev/null and its socket" worker_fds_ok "$w1"
 kill -KILL "$w1" 2>/dev/null
 worker_back() { local w; w=$(worker_pid); [ -n "$w" ] && [ "$w" != "$w1" ]; }
 check "a killed worker is restarted" lab_wait 10 worker_back
