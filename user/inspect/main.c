@@ -215,6 +215,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Whatever moatd's process held open without CLOEXEC stays out. */
+	if (!check && close_range(SOCK_FD + 1, ~0U, 0)) {
+		fprintf(stderr, "moat-inspect: error: close_range: %s\n", strerror(errno));
+		return 1;
+	}
 	mallopt(M_ARENA_MAX, 1);
 	crs = crs_load(rules, paranoia, why, sizeof(why));
 	if (!crs) {
