@@ -137,6 +137,17 @@ $(BUILD)/fuzz/lib/%.o: user/lib/%.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+$(BUILD)/fuzz/inspect/%.o: user/inspect/%.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# The worker's reassembly: its own pieces, not libmoat's.
+$(BUILD)/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c $(BUILD)/fuzz/inspect/http1.o
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $^ -lhttp_parser
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
