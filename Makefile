@@ -38,7 +38,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
-BENCH_SKELS := $(BUILD)/floor.skel.h
+BENCH_SKELS := $(BUILD)/bench.skel.h
 
 # libFuzzer targets: the readers of untrusted files, and what they call,
 # built by clang with the fuzzer and the sanitizers (clang's runtime comes
@@ -73,9 +73,9 @@ $(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(BUILD)/vmlinux.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/floor.skel.h: $(BUILD)/tests/bench/floor.bpf.o
+$(BUILD)/bench.skel.h: $(BUILD)/tests/bench/bench.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name bench_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/bench/%.o: tests/bench/%.c | $(SKELS) $(BENCH_SKELS)
 	$(call msg,CC,$@)

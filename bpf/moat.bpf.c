@@ -116,23 +116,18 @@ static __always_inline int judge_icmp(struct cursor *c, struct pkt *p)
 	return DROP(ICMP);
 }
 
-SEC("xdp")
-int moat_xdp(struct xdp_md *ctx)
+/* SPEC §2, in its order: the packet's verdict and reason (VR). */
+static __always_inline int judge(struct xdp_md *ctx, struct pkt *p)
 {
 	struct cursor c = {
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
-	struct pkt pk = {}, *p = &pk;
 	struct tcphdr *th;
 	struct udphdr *uh;
-	int proto;
+	int proto, r;
+	__u32 pass;
 	__u8 class;
-
-	p->dry = dryrun(ctx);
-	p->ctx = ctx;
-	p->data = c.pos;
-	p->len = c.end - c.pos;
 
 	/* 1. frames */
 	proto = parse_eth(&c);
@@ -179,16 +174,16 @@ int moat_xdp(struct xdp_md *ctx)
 
 		/* 7. TLS, 8. SSH, 9. the rest */
 		class = port_class[bpf_ntohs(th->dest)];
-		if (class == MOAT_PORT_TLS)
-			return tls_validate ? judge_conn(p, th, c.pos, class, MOAT_R_TLS)
-					    : PASS(TLS);
-		if (class == MOAT_PORT_SSH) {
-			if (!TABLE_MATCH(devops))
-				return DROP(SSH_SOURCE);
-			return ssh_validate ? judge_conn(p, th, c.pos, class, MOAT_R_SSH)
-					    : PASS(SSH);
-		}
-		return DROP(PORT);
+		if (class == MOAT_PORT_NONE)
+			return DROP(PORT);
+		if (class == MOAT_PORT_SSH && !TABLE_MATCH(devops))
+			return DROP(SSH_SOURCE);
+		pass = class == MOAT_PORT_TLS ? MOAT_R_TLS : MOAT_R_SSH;
+		/* One call site: the judge is inlined once for both ports. */
+		if ((class == MOAT_PORT_TLS ? tls_validate : ssh_validate) &&
+		    (r = judge_conn(p, th, c.pos, class)))
+			return VR(MOAT_V_DROP, r);
+		return VR(MOAT_V_PASS, pass);
 	}
 	if (proto == IPPROTO_UDP) {
 		uh = parse_udp(&c);
@@ -209,6 +204,20 @@ int moat_xdp(struct xdp_md *ctx)
 		}
 	}
 	return DROP(PORT);
+}
+
+SEC("xdp")
+int moat_xdp(struct xdp_md *ctx)
+{
+	struct pkt pk = {
+		.dry = dryrun(ctx),
+		.ctx = ctx,
+		.data = (void *)(long)ctx->data,
+		.len = ctx->data_end - ctx->data,
+	};
+	int vr = judge(ctx, &pk);
+
+	return verdict(&pk, VR_VERDICT(vr), VR_REASON(vr));
 }
 
 /*

@@ -76,9 +76,25 @@ static __always_inline __u32 head_len(__u8 class)
  * at least 41 bytes), client_version 3.x and >= tls.min_version. SSLv2
  * hellos are tls_version. SSH: "SSH-2.0-".
  */
-static __always_inline int head_reason(const __u8 *b, __u32 n, __u8 class)
+/* Stack copies of the head: room for the verifier's bounds. */
+#define HEAD_BUF	32
+
+struct head {
+	__u8 b[HEAD_BUF];
+};
+
+/*
+ * A global function: the verifier checks it once, not at each of its call
+ * sites, and it has many branches.
+ */
+__noinline int head_reason(const struct head *h, __u32 n, __u32 class)
 {
+	const __u8 *b;
 	__u32 rec, hs;
+
+	if (!h)
+		return MOAT_R_NOT_TLS;
+	b = h->b;
 
 	if (class == MOAT_PORT_SSH) {
 		const char ssh[8] = "SSH-2.0-";
@@ -135,7 +151,6 @@ static __always_inline void conn_event(__u32 ev)
 		++*n;
 }
 
-#define HEAD_BUF	32	/* stack copies of the head: room for the verifier's bounds */
 
 /*
  * The part of a segment that falls in the head, copied to the same place
@@ -174,28 +189,29 @@ static __always_inline int acks_host(const struct tcphdr *th, __u32 srv_isn)
 	return th->ack && bpf_ntohl(th->ack_seq) - (srv_isn + 1) < MOAT_CONN_ACK_WINDOW;
 }
 
-/* A connection in conns: the head judged and kept under the entry's lock. */
+/* A connection in conns: the head judged and kept under the entry's lock.
+ * Like every judge here: 0 when the segment passes, else the drop reason. */
 static __always_inline int judge_tracked(const struct pkt *p, const struct tcphdr *th,
 					 struct moat_conn_locked *e, __u32 payload_off, __u32 len,
-					 __u8 class, __u32 pass_reason)
+					 __u8 class)
 {
-	__u8 seg[HEAD_BUF] = {}, cand[MOAT_CONN_HEAD] = {};
+	struct head seg = {}, cand = {};
 	__u32 need = head_len(class), at = 0, k, n, have;
 	struct moat_conn *c = &e->c;
 	int r = 0, keep;
 
 	if (c->state == MOAT_CONN_OK)
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return 0;
 	if (c->state == MOAT_CONN_BAD)
-		return verdict(p, MOAT_V_DROP, c->reason);
+		return c->reason;
 	/* Urgent data: the kernel takes the marked byte out of the stream,
 	 * so the application would not read what was judged. Before the head
 	 * is confirmed, no segment may mark one. */
 	if (th->urg)
-		return verdict(p, MOAT_V_DROP, not_proto(class));
-	k = head_bytes(p, payload_off, len, bpf_ntohl(th->seq) - c->first_seq, need, seg, &at);
+		return not_proto(class);
+	k = head_bytes(p, payload_off, len, bpf_ntohl(th->seq) - c->first_seq, need, seg.b, &at);
 	if (!k)		/* nothing of the head: before it (keep-alive) or after it */
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return 0;
 	keep = !p->dry && acks_host(th, c->srv_isn);
 
 	bpf_spin_lock(&e->lock);
@@ -210,16 +226,24 @@ static __always_inline int judge_tracked(const struct pkt *p, const struct tcphd
 		int mine = i >= at && i < at + k;
 
 		if (i < have) {
-			cand[i] = c->head[i];
-			if (mine && seg[i] != cand[i])
+			cand.b[i] = c->head[i];
+			if (mine && seg.b[i] != cand.b[i])
 				r = -1;	/* disagrees with what the host may hold */
 		} else {
-			cand[i] = seg[i];
+			cand.b[i] = seg.b[i];
 		}
 	}
 	if (r)
 		goto unlock;
-	r = head_reason(cand, n, class);
+	/* No call under a lock: judged outside it, kept only if nothing
+	 * changed meanwhile (else dropped undecided, and sent again). */
+	bpf_spin_unlock(&e->lock);
+	r = head_reason(&cand, n, class);
+	bpf_spin_lock(&e->lock);
+	if (c->have != have || c->state != MOAT_CONN_AWAIT) {
+		r = -1;
+		goto unlock;
+	}
 	if (keep) {
 		if (r) {
 			c->state = MOAT_CONN_BAD;
@@ -227,15 +251,13 @@ static __always_inline int judge_tracked(const struct pkt *p, const struct tcphd
 		} else {
 #pragma unroll
 			for (__u32 i = 0; i < MOAT_CONN_HEAD; i++)
-				c->head[i] = cand[i];
+				c->head[i] = cand.b[i];
 			c->have = n;
 		}
 	}
 unlock:
 	bpf_spin_unlock(&e->lock);
-	if (r < 0)
-		return verdict(p, MOAT_V_DROP, not_proto(class));
-	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+	return r < 0 ? not_proto(class) : r;
 }
 
 /*
@@ -244,19 +266,17 @@ unlock:
  * segment is taken as the first one of a new connection).
  */
 static __always_inline int judge_alone(const struct pkt *p, __u32 payload_off, __u32 len,
-				       __s32 rel, int whole, __u8 class, __u32 pass_reason)
+				       __s32 rel, int whole, __u8 class)
 {
-	__u8 seg[HEAD_BUF] = {};
+	struct head seg = {};
 	__u32 need = head_len(class), at = 0, k;
-	int r;
 
-	k = head_bytes(p, payload_off, len, rel, need, seg, &at);
+	k = head_bytes(p, payload_off, len, rel, need, seg.b, &at);
 	if (!k)
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return 0;
 	if (at || (whole && k < need))
-		return verdict(p, MOAT_V_DROP, not_proto(class));
-	r = head_reason(seg, k, class);
-	return r ? verdict(p, MOAT_V_DROP, r) : verdict(p, MOAT_V_PASS, pass_reason);
+		return not_proto(class);
+	return head_reason(&seg, k, class);
 }
 
 /*
@@ -340,7 +360,7 @@ static __always_inline int conn_from_host(const struct pkt *p, const struct tcph
 }
 
 static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *th,
-				      void *payload, __u8 class, __u32 pass_reason)
+				      void *payload, __u8 class)
 {
 	struct moat_flow_key key = {
 		.remote = p->src, .local = p->dst,
@@ -359,78 +379,72 @@ static __always_inline int judge_conn(const struct pkt *p, const struct tcphdr *
 		 * the SYN's own payload is the first: judged, and kept aside
 		 * until the SYN-ACK says whether the host took it. */
 		struct moat_syn_data sd = { .isn = bpf_ntohl(th->seq), .datalen = len };
-		__u8 seg[HEAD_BUF] = {};
+		struct head seg = {};
 		__u32 at;
 
 		if (!len)
-			return verdict(p, MOAT_V_PASS, pass_reason);
-		sd.len = head_bytes(p, off, len, 0, head_len(class), seg, &at);
-		__builtin_memcpy(sd.head, seg, sizeof(sd.head));
-		r = head_reason(seg, sd.len, class);
-		if (r)
-			return verdict(p, MOAT_V_DROP, r);
-		if (!p->dry && sd.len)
+			return 0;
+		sd.len = head_bytes(p, off, len, 0, head_len(class), seg.b, &at);
+		__builtin_memcpy(sd.head, seg.b, sizeof(sd.head));
+		r = head_reason(&seg, sd.len, class);
+		if (!r && !p->dry && sd.len)
 			bpf_map_update_elem(&conn_syn, &key, &sd, BPF_ANY);
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return r;
 	}
 
 	/* Confirmed: the fast path (shared.h: conn_ok). */
 	h = moat_conn_hash(conn_key, &key);
 	ok = ok_slot(h);
 	if (ok && *ok == h)
-		return verdict(p, MOAT_V_PASS, pass_reason);
+		return 0;
 
 	e = bpf_map_lookup_elem(&conns, &key);
-	if (e)
-		return judge_tracked(p, th, e, off, len, class, pass_reason);
-
-	pc = bpf_map_lookup_elem(&conn_pending, &key);
-	if (pc) {
+	if (!e && (pc = bpf_map_lookup_elem(&conn_pending, &key))) {
 		__s32 rel = bpf_ntohl(th->seq) - pc->first_seq;
 
 		if (pc->state == MOAT_CONN_OK)
-			return verdict(p, MOAT_V_PASS, pass_reason);
+			return 0;
 		if (th->urg)	/* see judge_tracked */
-			return verdict(p, MOAT_V_DROP, not_proto(class));
+			return not_proto(class);
 		/* Only the exact ACK the host's request socket wants moves it:
 		 * one the kernel refuses is answered with a RST. */
 		if (p->dry || !th->ack || bpf_ntohl(th->ack_seq) != pc->srv_isn + 1)
-			return judge_alone(p, off, len, rel, 1, class, pass_reason);
+			return judge_alone(p, off, len, rel, 1, class);
 		/* The peer saw the host's SYN-ACK: a real connection, out of
 		 * reach of eviction from now on. */
 		moved.c = *pc;
 		moved.c.created_ns = bpf_ktime_get_ns();
 		r = bpf_map_update_elem(&conns, &key, &moved, BPF_NOEXIST);
-		if (r && r != -EEXIST_) {	/* another CPU moved it */
+		if (r && r != -EEXIST_) {	/* -EEXIST: another CPU moved it */
 			conn_event(MOAT_CONN_EV_TABLE_FULL);
-			return judge_alone(p, off, len, rel, 1, class, pass_reason);
+			return judge_alone(p, off, len, rel, 1, class);
 		}
 		bpf_map_delete_elem(&conn_pending, &key);
 		e = bpf_map_lookup_elem(&conns, &key);
 		if (!e)
-			return verdict(p, MOAT_V_DROP, not_proto(class));
-		return judge_tracked(p, th, e, off, len, class, pass_reason);
+			return not_proto(class);
+	} else if (!e) {
+		/*
+		 * No state: a connection moat never saw the host accept (those
+		 * that predate moat were seeded into conns), unless the host
+		 * itself knows it (conn_from_host). Without its first sequence
+		 * number, its bytes cannot be judged where the kernel will put
+		 * them: it fails closed, whatever it carries. moatctl check asks
+		 * what the first bytes of a new connection would get: judged
+		 * from the start.
+		 */
+		if (p->dry)
+			return judge_alone(p, off, len, 0, 0, class);
+		if (conn_from_host(p, th, &key))
+			e = bpf_map_lookup_elem(&conns, &key);
+		if (!e) {
+			if (!len && !th->urg)
+				return 0;
+			conn_event(MOAT_CONN_EV_UNTRACKED);
+			return not_proto(class);
+		}
 	}
-
-	/*
-	 * No state: a connection moat never saw the host accept (those that
-	 * predate moat were seeded into conns), unless the host itself knows
-	 * it (conn_from_host). Without its first sequence number, its bytes
-	 * cannot be judged where the kernel will put them: it fails closed,
-	 * whatever it carries. moatctl check asks what the first bytes of a
-	 * new connection would get: judged from the start.
-	 */
-	if (p->dry)
-		return judge_alone(p, off, len, 0, 0, class, pass_reason);
-	if (conn_from_host(p, th, &key)) {
-		e = bpf_map_lookup_elem(&conns, &key);
-		if (e)
-			return judge_tracked(p, th, e, off, len, class, pass_reason);
-	}
-	if (!len && !th->urg)
-		return verdict(p, MOAT_V_PASS, pass_reason);
-	conn_event(MOAT_CONN_EV_UNTRACKED);
-	return verdict(p, MOAT_V_DROP, not_proto(class));
+	return judge_tracked(p, th, e, off, len, class);
 }
 
 

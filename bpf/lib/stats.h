@@ -97,8 +97,15 @@ static __always_inline int verdict(const struct pkt *p, __u32 v, __u32 reason)
 	return v == MOAT_V_DROP ? XDP_DROP : XDP_PASS;
 }
 
-/* Every function that judges has the packet as p. */
-#define PASS(r) verdict(p, MOAT_V_PASS, MOAT_R_##r)
-#define DROP(r) verdict(p, MOAT_V_DROP, MOAT_R_##r)
+/*
+ * The judges return a verdict and a reason packed in one int, and the
+ * program counts it in one place: verdict() inlined once, not at every
+ * return (the program verifies several times faster that way).
+ */
+#define VR(v, r)	((v) << 8 | (r))
+#define VR_VERDICT(vr)	((__u32)(vr) >> 8)
+#define VR_REASON(vr)	((__u32)(vr) & 0xff)
+#define PASS(r)		VR(MOAT_V_PASS, MOAT_R_##r)
+#define DROP(r)		VR(MOAT_V_DROP, MOAT_R_##r)
 
 #endif /* MOAT_BPF_STATS_H */

@@ -61,12 +61,14 @@ _Static_assert(sizeof(struct moat_lpm_key) == 20, "moat_lpm_key size");
 struct moat_entry {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME ns; 0 = never */
 	__u32 origin;		/* enum moat_origin */
-	__u32 family;		/* MOAT_FAMILY_*: an IPv6 prefix never matches IPv4 */
+	__u8 family;		/* MOAT_FAMILY_*: an IPv6 prefix never matches IPv4 */
+	__u8 prefixlen;		/* of the key (the trie answers longest matches) */
+	__u16 _pad;
 	char name[MOAT_NAME_LEN];
 };
 /* IPv4 is kept as IPv4-mapped IPv6, so ::/0 or ::/1 would cover it: the
- * entry says which family it was written for (0: written before moat kept
- * it, matches as it always did). */
+ * entry says which family it was written for, and its own prefix length
+ * (both 0: written before moat kept them; it matches as it always did). */
 #define MOAT_FAMILY_V4		4
 #define MOAT_FAMILY_V6		6
 _Static_assert(sizeof(struct moat_entry) == 48, "moat_entry size");
@@ -290,7 +292,8 @@ struct moat_meta {
 	__u64 confirm_deadline;		/* unix s: roll back then unless confirmed; 0 = none */
 	__u32 moatd_pid;		/* the moatd in charge, for moatctl reload */
 	__u32 reloads;			/* reload attempts answered, applied or not */
-	char state_dir[200];
+	char state_dir[192];
+	__u64 confirm_within;		/* s: the deadline counts from the policy in force */
 	__u64 conn_key;			/* key of the conn_ok slots; made once, kept (0: none) */
 };
 _Static_assert(sizeof(struct moat_meta) == 256, "moat_meta size");

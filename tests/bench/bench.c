@@ -24,7 +24,7 @@
 #include "lib/loader.h"
 #include "lib/table.h"
 #include "../prog/pkt.h"
-#include "floor.skel.h"
+#include "bench.skel.h"
 #include <net/if.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -84,165 +84,62 @@ struct bench_case {
 	{ .name = (n), .prog_fd = (fd), .pkts = (p), .n_pkts = (np), .repeat = (rep),	\
 	  .base = (b), .want = XDP_PASS, .is_base = true }
 
-#define INSN(c, d, s, o, i) \
-	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-#define MOV_X(d, s)	INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV_K(d, k)	INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
-#define ADD_K(d, k)	INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, k)
-#define AND_K(d, k)	INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, k)
-#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define STX(sz, d, s, o) INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
-#define ST(sz, d, o, k)	INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, k)
-/* a 16-byte instruction: the map fd, then an all-zero second half */
-#define MAP_FD(d, fd)	INSN(BPF_LD | BPF_IMM | BPF_DW, d, BPF_PSEUDO_MAP_FD, 0, fd), \
-			INSN(0, 0, 0, 0, 0)
-#define CALL(f)		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
-#define JEQ_K(d, k, o)	INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, k)
-#define JGT_X(d, s, o)	INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, o, 0)
-#define EXIT()		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-
-static int load_raw(const char *name, const struct bpf_insn *insns, size_t n)
-{
-	static char log[65536];
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &opts);
-
-	if (fd >= 0)
-		return fd;
-	opts.log_buf = log;
-	opts.log_size = sizeof(log);
-	opts.log_level = 1;
-	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &opts);
-	if (fd >= 0)
-		return fd;
-	fd = -errno;
-	fprintf(stderr, "bench: couldn't load %s: %s\n%s", name, strerror(-fd), log);
-	return fd;
-}
-
-static int load_empty_prog(void)
-{
-	const struct bpf_insn insns[] = { MOV_K(BPF_REG_0, XDP_PASS), EXIT() };
-
-	return load_raw("bench_empty", insns, sizeof(insns) / sizeof(insns[0]));
-}
-
 /*
- * For contrast only, not moat: an XDP program that does nothing but look
- * the IPv4 source up (as a mapped moat_lpm_key) in an LPM trie.
+ * The programs moat is measured against and the shim (tests/bench/
+ * bench.bpf.c): one instance holds bench_empty, bench_floor and bench_lpm;
+ * each shim is an instance of its own (its run counter and the program it
+ * feeds), sharing a source array.
  */
-static int load_lpm_prog(int map_fd)
+static struct bench_bpf *bench_load(__u32 n_src, int src_map, __u32 n_lpm)
 {
-	const struct bpf_insn insns[] = {
-		LDX(BPF_W, BPF_REG_2, BPF_REG_1, 0),		/* data */
-		LDX(BPF_W, BPF_REG_3, BPF_REG_1, 4),		/* data_end */
-		MOV_X(BPF_REG_4, BPF_REG_2),
-		ADD_K(BPF_REG_4, 34),
-		JGT_X(BPF_REG_4, BPF_REG_3, 12),		/* -> pass */
-		LDX(BPF_W, BPF_REG_5, BPF_REG_2, SADDR_OFF),
-		ST(BPF_W, BPF_REG_10, -24, 128),		/* prefixlen */
-		ST(BPF_W, BPF_REG_10, -20, 0),
-		ST(BPF_W, BPF_REG_10, -16, 0),
-		ST(BPF_W, BPF_REG_10, -12, (int)htonl(0xffff)),
-		STX(BPF_W, BPF_REG_10, BPF_REG_5, -8),
-		MAP_FD(BPF_REG_1, map_fd),
-		MOV_X(BPF_REG_2, BPF_REG_10),
-		ADD_K(BPF_REG_2, -24),
-		CALL(BPF_FUNC_map_lookup_elem),
-		JEQ_K(BPF_REG_0, 0, 2),				/* -> drop */
-		MOV_K(BPF_REG_0, XDP_PASS),			/* pass */
-		EXIT(),
-		MOV_K(BPF_REG_0, XDP_DROP),			/* drop */
-		EXIT(),
-	};
+	struct bench_bpf *b = bench_bpf__open();
+	int err = b ? 0 : -errno;
 
-	return load_raw("bench_lpm", insns, sizeof(insns) / sizeof(insns[0]));
+	if (!err && src_map >= 0) {
+		bpf_map__set_max_entries(b->maps.shim_src, n_src);
+		err = bpf_map__reuse_fd(b->maps.shim_src, src_map);
+		b->rodata->shim_mask = n_src - 1;
+	}
+	if (!err && n_lpm)
+		err = bpf_map__set_max_entries(b->maps.lpm, n_lpm);
+	if (!err)
+		err = bench_bpf__load(b);
+	if (err) {
+		fprintf(stderr, "bench: couldn't load tests/bench/bench.bpf.c: %s\n", strerror(-err));
+		bench_bpf__destroy(b);
+		return NULL;
+	}
+	return b;
 }
 
-/*
- * test_run repeats one packet, and a program cannot be made to see another
- * source without changing it. So a shim in front does it: each run writes
- * the next of n_src sources (array src_map) into the frame's IPv4 source,
- * then tail-calls the program under test. Its own cost is measured the same
- * way in front of the empty program, which is what such cases compare with.
- */
-struct shim {
-	int prog, state, progs;
+/* The shims, one per case that needs a different source in every run. */
+enum shim_id {
+	SH_EMPTY, SH_MISS, SH_HIT, SH_NOV_MISS, SH_NOV_HIT, SH_TLS, SH_NOV_TLS,
+	SH_LPM_MISS, SH_LPM_HIT, NR_SHIMS
 };
 
-static void shim_close(struct shim *s)
+static struct bench_bpf *shims[NR_SHIMS];
+
+static int shim_prog(enum shim_id id)
 {
-	if (s->prog >= 0)
-		close(s->prog);
-	if (s->state >= 0)
-		close(s->state);
-	if (s->progs >= 0)
-		close(s->progs);
-	s->prog = s->state = s->progs = -1;
+	return shims[id] ? bpf_program__fd(shims[id]->progs.bench_shim) : -1;
 }
 
-static int shim_load(struct shim *s, int src_map, __u32 n_src, int target_fd)
+/* The shim id feeds target_fd the next of n_src sources of src_map. */
+static int shim_load(enum shim_id id, int src_map, __u32 n_src, int target_fd)
 {
 	__u32 zero = 0;
-	int err;
 
-	s->prog = -1;
-	s->state = bpf_map_create(BPF_MAP_TYPE_ARRAY, "shim_state", 4, 8, 1, NULL);
-	s->progs = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "shim_progs", 4, 4, 1, NULL);
-	if (s->state < 0 || s->progs < 0) {
-		err = -errno;
-		goto fail;
-	}
-
-	const struct bpf_insn insns[] = {
-		MOV_X(BPF_REG_6, BPF_REG_1),
-		ST(BPF_W, BPF_REG_10, -4, 0),
-		MAP_FD(BPF_REG_1, s->state),
-		MOV_X(BPF_REG_2, BPF_REG_10),
-		ADD_K(BPF_REG_2, -4),
-		CALL(BPF_FUNC_map_lookup_elem),
-		JEQ_K(BPF_REG_0, 0, 24),			/* -> abort */
-		LDX(BPF_DW, BPF_REG_7, BPF_REG_0, 0),		/* i = counter++ */
-		MOV_X(BPF_REG_8, BPF_REG_7),
-		ADD_K(BPF_REG_8, 1),
-		STX(BPF_DW, BPF_REG_0, BPF_REG_8, 0),
-		AND_K(BPF_REG_7, n_src - 1),
-		STX(BPF_W, BPF_REG_10, BPF_REG_7, -8),
-		MAP_FD(BPF_REG_1, src_map),
-		MOV_X(BPF_REG_2, BPF_REG_10),
-		ADD_K(BPF_REG_2, -8),
-		CALL(BPF_FUNC_map_lookup_elem),
-		JEQ_K(BPF_REG_0, 0, 12),			/* -> abort */
-		LDX(BPF_W, BPF_REG_7, BPF_REG_0, 0),		/* src[i] */
-		LDX(BPF_W, BPF_REG_2, BPF_REG_6, 0),		/* data */
-		LDX(BPF_W, BPF_REG_3, BPF_REG_6, 4),		/* data_end */
-		MOV_X(BPF_REG_4, BPF_REG_2),
-		ADD_K(BPF_REG_4, 34),
-		JGT_X(BPF_REG_4, BPF_REG_3, 6),			/* -> abort */
-		STX(BPF_W, BPF_REG_2, BPF_REG_7, SADDR_OFF),
-		MOV_X(BPF_REG_1, BPF_REG_6),
-		MAP_FD(BPF_REG_2, s->progs),
-		MOV_K(BPF_REG_3, 0),
-		CALL(BPF_FUNC_tail_call),
-		MOV_K(BPF_REG_0, XDP_ABORTED),			/* abort: no tail call */
-		EXIT(),
-	};
-
-	s->prog = load_raw("bench_shim", insns, sizeof(insns) / sizeof(insns[0]));
-	if (s->prog < 0) {
-		err = s->prog;
-		goto fail;
-	}
-	if (bpf_map_update_elem(s->progs, &zero, &target_fd, BPF_ANY)) {
-		err = -errno;
+	shims[id] = bench_load(n_src, src_map, 0);
+	if (!shims[id])
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(shims[id]->maps.shim_next), &zero, &target_fd,
+				BPF_ANY)) {
 		fprintf(stderr, "bench: couldn't put the program under test behind the shim: %s\n",
-			strerror(-err));
-		goto fail;
+			strerror(errno));
+		return -errno;
 	}
 	return 0;
-fail:
-	shim_close(s);
-	return err;
 }
 
 static int load_gen(struct moat_gen *g, const char *yaml)
@@ -708,6 +605,77 @@ out:
 	return err;
 }
 
+/*
+ * A config of 100k devops entries (16000 networks and 84000 hosts, v4 and
+ * v6) parsed, loaded into a generation and filled: what a moatd start or
+ * reload spends before it attaches (issue 8: goal < 1 s).
+ */
+#define BIG_NETS	16000
+#define BIG_HOSTS	84000
+
+static double elapsed(const struct timespec *t0);
+
+static int big_config_run(void)
+{
+	size_t cap = (BIG_NETS + BIG_HOSTS) * 64 + 256, len = 0;
+	char *yaml = malloc(cap), errbuf[MOAT_ERR_LEN];
+	struct moat_config cfg;
+	struct moat_gen g = {};
+	struct timespec t0;
+	__u32 slot = 0;
+	int err;
+
+	if (!yaml)
+		return -ENOMEM;
+	len += snprintf(yaml + len, cap - len, "interfaces: [lo]\nssh:\n  ports: [22]\n  devops:\n");
+	for (__u32 i = 0; i < BIG_NETS; i++) {
+		if (i % 2)
+			len += snprintf(yaml + len, cap - len,
+					"    - { cidr: \"2001:db8:%x::/48\", name: n%u }\n", i, i);
+		else
+			len += snprintf(yaml + len, cap - len,
+					"    - { cidr: 10.%u.%u.0/24, name: n%u }\n",
+					(i >> 8) & 255, i & 255, i);
+	}
+	for (__u32 i = 0; i < BIG_HOSTS; i++) {
+		if (i % 2)
+			len += snprintf(yaml + len, cap - len,
+					"    - { cidr: \"2001:db8:ffff::%x:%x\", name: h%u }\n",
+					i >> 16, i & 0xffff, i);
+		else
+			len += snprintf(yaml + len, cap - len,
+					"    - { cidr: 172.%u.%u.%u, name: h%u }\n",
+					16 + (i >> 16), (i >> 8) & 255, i & 255, i);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = moat_config_parse("big.yaml", yaml, len, &cfg, errbuf, sizeof(errbuf));
+	if (!err) {
+		double parsed = elapsed(&t0);
+
+		double loaded = 0;
+
+		err = moat_gen_load(&g, &cfg, &slot, 1, NULL, errbuf, sizeof(errbuf));
+		if (!err) {
+			loaded = elapsed(&t0);
+			err = moat_gen_fill(&g, &cfg, errbuf, sizeof(errbuf));
+		}
+		if (!err) {
+			double t = elapsed(&t0);
+
+			printf("\n%d devops entries (%d networks, %d hosts, v4 and v6): parsed by "
+			       "%.3f s, programs loaded by %.3f s, tables filled by %.3f s: goal < 1 s "
+			       "%s\n", BIG_NETS + BIG_HOSTS, BIG_NETS, BIG_HOSTS, parsed, loaded, t,
+			       t < 1 ? "met" : "MISSED");
+		}
+		moat_gen_destroy(&g);
+		moat_config_free(&cfg);
+	}
+	if (err)
+		fprintf(stderr, "Error: big config: %s\n", errbuf);
+	free(yaml);
+	return err;
+}
+
 static double elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -723,10 +691,7 @@ int main(void)
 	struct pkt_buf tfo, tls_data, reply;
 	struct pkt_buf *miss = NULL, *hit = NULL;
 	__u32 *table = NULL, *miss_src = NULL, *hit_src = NULL;
-	struct shim sh_empty = { -1, -1, -1 }, sh_miss = { -1, -1, -1 }, sh_hit = { -1, -1, -1 };
-	struct shim sh_nov_miss = { -1, -1, -1 }, sh_nov_hit = { -1, -1, -1 };
-	struct shim sh_tls = { -1, -1, -1 }, sh_nov_tls = { -1, -1, -1 };
-	struct shim sh_lpm_miss = { -1, -1, -1 }, sh_lpm_hit = { -1, -1, -1 };
+	struct bench_bpf *base = NULL;
 	int empty_fd = -1, lpm_fd = -1, lpm_map = -1, miss_map = -1, hit_map = -1;
 	int xdp, nov, deny, ret = 1, err = 0;
 	bool lpm = false;
@@ -736,9 +701,12 @@ int main(void)
 	moat_libbpf_logging(false);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	empty_fd = load_empty_prog();
-	if (empty_fd < 0)
+	base = bench_load(1, -1, N_TABLE);
+	if (!base)
 		goto out;
+	empty_fd = bpf_program__fd(base->progs.bench_empty);
+	lpm_fd = bpf_program__fd(base->progs.bench_lpm);
+	lpm_map = bpf_map__fd(base->maps.lpm);
 	if (load_gen(&gen, yaml_default) || load_gen(&gen_deny, yaml_deny) ||
 	    load_gen(&gen_nov, yaml_novalidate))
 		goto out;
@@ -836,50 +804,43 @@ int main(void)
 			strerror(-(miss_map < 0 ? miss_map : hit_map)));
 		goto out;
 	}
-	if (shim_load(&sh_empty, miss_map, N_TABLE, empty_fd) ||
-	    shim_load(&sh_miss, miss_map, N_TABLE, xdp) ||
-	    shim_load(&sh_hit, hit_map, N_TABLE, xdp) ||
-	    shim_load(&sh_nov_miss, miss_map, N_TABLE, nov) ||
-	    shim_load(&sh_nov_hit, hit_map, N_TABLE, nov) ||
-	    shim_load(&sh_tls, miss_map, N_TABLE, xdp) ||
-	    shim_load(&sh_nov_tls, miss_map, N_TABLE, nov))
+	if (shim_load(SH_EMPTY, miss_map, N_TABLE, empty_fd) ||
+	    shim_load(SH_MISS, miss_map, N_TABLE, xdp) ||
+	    shim_load(SH_HIT, hit_map, N_TABLE, xdp) ||
+	    shim_load(SH_NOV_MISS, miss_map, N_TABLE, nov) ||
+	    shim_load(SH_NOV_HIT, hit_map, N_TABLE, nov) ||
+	    shim_load(SH_TLS, miss_map, N_TABLE, xdp) ||
+	    shim_load(SH_NOV_TLS, miss_map, N_TABLE, nov))
 		goto out;
 
 	/* Optional contrast: the same 1M hosts in a plain LPM trie. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	lpm_map = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "bench_lpm", sizeof(struct moat_lpm_key),
-				 sizeof(__u64), N_TABLE,
-				 &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
-								.map_flags = BPF_F_NO_PREALLOC });
-	if (lpm_map < 0)
-		fprintf(stderr, "bench: no LPM contrast: %s\n", strerror(errno));
-	else if ((err = fill_lpm(lpm_map, table, N_TABLE)))
+	if ((err = fill_lpm(lpm_map, table, N_TABLE)))
 		fprintf(stderr, "bench: no LPM contrast: %s\n", strerror(-err));
-	else if ((lpm_fd = load_lpm_prog(lpm_map)) >= 0 &&
-		 !shim_load(&sh_lpm_miss, miss_map, N_TABLE, lpm_fd) &&
-		 !shim_load(&sh_lpm_hit, hit_map, N_TABLE, lpm_fd))
+	else if (!shim_load(SH_LPM_MISS, miss_map, N_TABLE, lpm_fd) &&
+		 !shim_load(SH_LPM_HIT, hit_map, N_TABLE, lpm_fd))
 		lpm = true;
 	if (lpm)
 		printf("LPM trie (contrast): the same entries added in %.2f s (one by one)\n",
 		       elapsed(&t0));
 
 	struct bench_case distinct[] = {
-		EMPTY("shim, then the empty XDP program", sh_empty.prog, &ssh_no, 1, 0, BASE_SHIM),
-		CASE("1M devops, SSH SYN, source not in devops (ssh_source)", sh_miss.prog, &ssh_no,
+		EMPTY("shim, then the empty XDP program", shim_prog(SH_EMPTY), &ssh_no, 1, 0, BASE_SHIM),
+		CASE("1M devops, SSH SYN, source not in devops (ssh_source)", shim_prog(SH_MISS), &ssh_no,
 		     1, 0, BASE_SHIM, 8, XDP_DROP),
-		CASE("1M devops, SSH SYN, source in devops (ssh)", sh_hit.prog, &ssh_no, 1, 0,
+		CASE("1M devops, SSH SYN, source in devops (ssh)", shim_prog(SH_HIT), &ssh_no, 1, 0,
 		     BASE_SHIM, 8, XDP_PASS),
-		CASE("more: the same, not in devops, ssh.validate false", sh_nov_miss.prog, &ssh_no,
+		CASE("more: the same, not in devops, ssh.validate false", shim_prog(SH_NOV_MISS), &ssh_no,
 		     1, 0, BASE_SHIM, 0, XDP_DROP),
-		CASE("more: the same, in devops, ssh.validate false", sh_nov_hit.prog, &ssh_no,
+		CASE("more: the same, in devops, ssh.validate false", shim_prog(SH_NOV_HIT), &ssh_no,
 		     1, 0, BASE_SHIM, 0, XDP_PASS),
-		CASE("more: TLS SYN v4 from 1M sources (a SYN flood)", sh_tls.prog, &tls4, 1, 0,
+		CASE("more: TLS SYN v4 from 1M sources (a SYN flood)", shim_prog(SH_TLS), &tls4, 1, 0,
 		     BASE_SHIM, 0, XDP_PASS),
-		CASE("more: the same, tls.validate false", sh_nov_tls.prog, &tls4, 1, 0, BASE_SHIM, 0,
+		CASE("more: the same, tls.validate false", shim_prog(SH_NOV_TLS), &tls4, 1, 0, BASE_SHIM, 0,
 		     XDP_PASS),
-		CASE("contrast, not moat: bare LPM lookup, 1M /128, miss", sh_lpm_miss.prog,
+		CASE("contrast, not moat: bare LPM lookup, 1M /128, miss", shim_prog(SH_LPM_MISS),
 		     &ssh_no, 1, 0, BASE_SHIM, 0, XDP_DROP),
-		CASE("contrast, not moat: bare LPM lookup, 1M /128, hit", sh_lpm_hit.prog,
+		CASE("contrast, not moat: bare LPM lookup, 1M /128, hit", shim_prog(SH_LPM_HIT),
 		     &ssh_no, 1, 0, BASE_SHIM, 0, XDP_PASS),
 	};
 
@@ -918,17 +879,18 @@ int main(void)
 		goto run_failed;
 	print_table(cold, sizeof(cold) / sizeof(cold[0]));
 
+	if (big_config_run())
+		goto out;
+
 	/* Peers and the floor: moat with 10k devops, deny and ban entries. */
 	{
 		struct pkt_buf ssh_stranger, ssh_devops10k;
 		__u32 *hosts = random_hosts(3 * PEER_N);
-		struct floor_bpf *fl = floor_bpf__open_and_load();
 		int xf_fd = -1;
 
-		if (!hosts || !fl || load_gen(&gen_peer, yaml_default)) {
+		if (!hosts || load_gen(&gen_peer, yaml_default)) {
 			fprintf(stderr, "Error: couldn't set up the peers section\n");
 			free(hosts);
-			floor_bpf__destroy(fl);
 			goto out;
 		}
 		moat_gen_maps(&gen_peer, &maps);
@@ -960,13 +922,12 @@ int main(void)
 
 			printf("\nPeers and the floor, the same packets; moat with %d devops hosts, "
 			       "%d deny and %d bans.\n", PEER_N, PEER_N, PEER_N);
-			err = peers_run(empty_fd, bpf_program__fd(fl->progs.floor_xdp),
+			err = peers_run(empty_fd, bpf_program__fd(base->progs.bench_floor),
 					moat_gen_prog_fd(&gen_peer, 0), xf_fd, pc,
 					sizeof(pc) / sizeof(pc[0]));
 		}
 		if (xf_fd >= 0)
 			close(xf_fd);
-		floor_bpf__destroy(fl);
 		if (err)
 			goto run_failed;
 	}
@@ -987,25 +948,13 @@ out:
 	free(table);
 	free(miss_src);
 	free(hit_src);
-	shim_close(&sh_empty);
-	shim_close(&sh_miss);
-	shim_close(&sh_hit);
-	shim_close(&sh_nov_miss);
-	shim_close(&sh_nov_hit);
-	shim_close(&sh_tls);
-	shim_close(&sh_nov_tls);
-	shim_close(&sh_lpm_miss);
-	shim_close(&sh_lpm_hit);
-	if (lpm_fd >= 0)
-		close(lpm_fd);
-	if (lpm_map >= 0)
-		close(lpm_map);
+	for (int i = 0; i < NR_SHIMS; i++)
+		bench_bpf__destroy(shims[i]);
 	if (miss_map >= 0)
 		close(miss_map);
 	if (hit_map >= 0)
 		close(hit_map);
-	if (empty_fd >= 0)
-		close(empty_fd);
+	bench_bpf__destroy(base);
 	moat_gen_destroy(&gen);
 	moat_gen_destroy(&gen_deny);
 	moat_gen_destroy(&gen_nov);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 #include "lib/config.h"
 
@@ -774,6 +776,106 @@ static void test_nesting_not_counted(void **state)
 	assert_null(strstr(err, "nesting"));
 }
 
+/*
+ * Every read() of this program comes through here. Armed with a file, the
+ * first read of it rewrites it in place, as a careless save would while
+ * moatd reads it.
+ */
+static ino_t rewrite_ino;
+static const char *rewrite_path, *rewrite_text;
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+	ssize_t n = syscall(SYS_read, fd, buf, count);
+	struct stat st;
+	int w;
+
+	if (rewrite_ino && n > 0 && !fstat(fd, &st) && st.st_ino == rewrite_ino) {
+		rewrite_ino = 0;
+		w = open(rewrite_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (w >= 0) {
+			if (write(w, rewrite_text, strlen(rewrite_text)) < 0)
+				rewrite_path = NULL;	/* the test sees it */
+			close(w);
+		}
+	}
+	return n;
+}
+
+/*
+ * n devops hosts 10.NET.x.y, 32 bytes a line after a 64-byte head, so that
+ * the loader's first 16 KiB read ends on a line: a torn read is valid YAML.
+ */
+static char *devops_file(int net, size_t n)
+{
+	static const char head[] = "interfaces: [eth0]\nssh:\n  devops:\n"
+				   "# saved over while being read\n";
+	char *text = malloc(sizeof(head) + n * 32), *p;
+
+	assert_non_null(text);
+	_Static_assert(sizeof(head) - 1 == 64, "64-byte head");
+	p = text + sprintf(text, "%s", head);
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%-31s\n", "");	/* 31 columns, filled below */
+	for (size_t i = 0; i < n; i++) {
+		char line[40];
+		int len = sprintf(line, "    - { cidr: 10.%d.%zu.%zu/32 }", net, i / 256, i % 256);
+
+		memcpy(text + 64 + i * 32, line, (size_t)len);
+	}
+	return text;
+}
+
+static char rewritten_path[] = "/tmp/m8-config.XXXXXX";
+
+/* Runs however the test ends. */
+static int remove_rewritten(void **state)
+{
+	if (strcmp(rewritten_path + 15, "XXXXXX"))
+		unlink(rewritten_path);
+	return 0;
+}
+
+/* Issue 8, item 14: a config rewritten in place while read is refused, not applied torn. */
+static void test_rewritten_while_read(void **state)
+{
+	char *path = rewritten_path, err[MOAT_ERR_LEN];
+	char *before = devops_file(0, 600), *after = devops_file(1, 601);
+	struct moat_config cfg;
+	struct stat st;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, before, strlen(before)), (ssize_t)strlen(before));
+	close(fd);
+	assert_true(strlen(before) > 16384);
+
+	/* held still: read whole */
+	assert_int_equal(moat_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ssh.n_devops, 600);
+	moat_config_free(&cfg);
+
+	/* saved over while read: refused, nothing half old, half new */
+	assert_int_equal(stat(path, &st), 0);
+	rewrite_path = path;
+	rewrite_text = after;
+	rewrite_ino = st.st_ino;
+	assert_int_equal(moat_config_load(path, &cfg, err, sizeof(err)), -EAGAIN);
+	assert_int_equal(rewrite_ino, 0);	/* the save did happen */
+	assert_non_null(rewrite_path);
+	assert_non_null(strstr(err, ": changed while it was read (rewritten in place?): nothing "
+				    "applied; write the new version next to it and rename it over"));
+	assert_null(cfg.ssh.devops);
+
+	/* and the saved version loads whole afterwards */
+	assert_int_equal(moat_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ssh.n_devops, 601);
+	moat_config_free(&cfg);
+	free(before);
+	free(after);
+}
+
 /* The listen forms the README gives are the ones the parser takes. */
 static void test_listen_forms(void **state)
 {
@@ -810,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_nesting_not_counted),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_listen_forms),
+		cmocka_unit_test_teardown(test_rewritten_while_read, remove_rewritten),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_all_keys_block),
 		cmocka_unit_test(test_all_keys_flow),

@@ -304,10 +304,12 @@ static void test_health(void **state)
 	assert_string_equal(reason, "interface gwd0: moat not attached; interface gwc0: moat not "
 				    "attached; interface eth9: moat not attached; last reload failed");
 
+	/* A refused reload leaves the previous policy enforced: healthy, warned. */
 	s->ifaces[0].attached = true;
 	info.n_interfaces = 1;
-	assert_int_equal(moat_health(s, &info, reason, sizeof(reason)), 1);
-	assert_string_equal(reason, "last reload failed");
+	assert_int_equal(moat_health(s, &info, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "ok; warning: the last reload was refused, the previous "
+				    "policy is enforced");
 
 	info.reload_success = true;
 	assert_int_equal(moat_health(NULL, &info, reason, sizeof(reason)), 1);

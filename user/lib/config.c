@@ -1371,9 +1371,20 @@ out_parser:
 	return ret;
 }
 
+/* Whether the file behind fd is no longer what st described. */
+static bool changed_since(int fd, const struct stat *st, size_t len)
+{
+	struct stat now;
+
+	if (!S_ISREG(st->st_mode))
+		return false;	/* no size to compare: a pipe, a /proc file */
+	return fstat(fd, &now) || now.st_size != st->st_size || (size_t)now.st_size != len ||
+	       now.st_mtim.tv_sec != st->st_mtim.tv_sec || now.st_mtim.tv_nsec != st->st_mtim.tv_nsec;
+}
+
 int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_t errlen)
 {
-	struct stat st;
+	struct stat st = {};
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t n;
@@ -1387,7 +1398,9 @@ int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_
 			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_SIZE) {
+	if (fstat(fd, &st))
+		st.st_mode = 0;	/* compared with nothing below */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_SIZE) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: %lld bytes, more than the %u MiB a config may hold",
 				 path, (long long)st.st_size, MAX_FILE_SIZE >> 20);
@@ -1420,6 +1433,21 @@ int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_
 		if (n == 0)
 			break;
 		len += (size_t)n;
+	}
+	/*
+	 * Read once, whole, and only a file that held still meanwhile: one
+	 * rewritten in place as it is read would be applied torn. (A write
+	 * that keeps the size within the same clock tick cannot be seen:
+	 * write the new file next to it and rename it over, as editors do.)
+	 */
+	if (changed_since(fd, &st, len)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: changed while it was read (rewritten in place?): "
+				 "nothing applied; write the new version next to it and rename it "
+				 "over %s", path, path);
+		close(fd);
+		free(buf);
+		return -EAGAIN;
 	}
 	close(fd);
 	ret = moat_config_parse(path, buf, len, cfg, err, errlen);

@@ -243,65 +243,42 @@ int moat_gen_egress_fd(const struct moat_gen *g, size_t i)
 	return bpf_program__fd(g->skel[i]->progs.moat_egress);
 }
 
-/* The hosts of the config's devops (or deny) list into that table's filter. */
-static int fill_filter(struct moat_table t, const struct moat_config *cfg, bool devops)
-{
-	size_t n = devops ? cfg->ssh.n_devops : cfg->n_deny, k = 0;
-	struct moat_addr *a = calloc(n ? n : 1, sizeof(*a));
-	int ret;
-
-	if (!a)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct moat_cidr *c = devops ? &cfg->ssh.devops[i].cidr : &cfg->deny[i];
-
-		if (moat_cidr_is_host(c))
-			a[k++] = c->addr;
-	}
-	ret = k ? moat_filter_add_many(t.bloom, a, k) : 0;
-	free(a);
-	return ret;
-}
-
 int moat_gen_fill(struct moat_gen *g, const struct moat_config *cfg, char *err, size_t errlen)
 {
+	size_t n = cfg->ssh.n_devops > cfg->n_deny ? cfg->ssh.n_devops : cfg->n_deny, k = 0;
+	struct moat_cidr *c = calloc(n ? n : 1, sizeof(*c));
+	struct moat_entry *e = calloc(n ? n : 1, sizeof(*e));
 	struct moat_pins m;
-	char buf[64];
-	int ret;
+	time_t now = time(NULL);
+	int ret = -ENOMEM;
 
-	moat_gen_maps(g, &m);
-	/* Filters first, in one go each; then the entries. */
-	ret = fill_filter(moat_pins_devops(&m), cfg, true);
-	if (!ret)
-		ret = fill_filter(moat_pins_deny(&m), cfg, false);
-	if (ret) {
-		snprintf(err, errlen, "couldn't fill the address filters: %s", strerror(-ret));
-		return ret;
+	if (!c || !e) {
+		snprintf(err, errlen, "out of memory for %zu table entries", n);
+		goto out;
 	}
+	moat_gen_maps(g, &m);
+	/* Both tables are the new generation's, empty: filled in a few calls. */
 	for (size_t i = 0; i < cfg->ssh.n_devops; i++) {
 		const struct moat_devops *d = &cfg->ssh.devops[i];
-		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
 
-		if (d->expires && d->expires <= time(NULL))
+		if (d->expires && d->expires <= now)
 			continue;	/* expired: nothing to enforce */
-		e.expires_ns = moat_boot_ns_from_unix(d->expires);
-		snprintf(e.name, sizeof(e.name), "%s", d->name);
-		ret = moat_table_put_filtered(moat_pins_devops(&m), &d->cidr, &e);
-		if (ret) {
-			moat_format_cidr(&d->cidr, buf, sizeof(buf));
-			snprintf(err, errlen, "couldn't add devops entry %s: %s", buf, strerror(-ret));
-			return ret;
-		}
+		c[k] = d->cidr;
+		e[k] = (struct moat_entry){ .origin = MOAT_ORIGIN_CONFIG,
+					    .expires_ns = moat_boot_ns_from_unix(d->expires) };
+		snprintf(e[k].name, sizeof(e[k].name), "%s", d->name);
+		k++;
 	}
-	for (size_t i = 0; i < cfg->n_deny; i++) {
-		struct moat_entry e = { .origin = MOAT_ORIGIN_CONFIG };
-
-		ret = moat_table_put_filtered(moat_pins_deny(&m), &cfg->deny[i], &e);
-		if (ret) {
-			moat_format_cidr(&cfg->deny[i], buf, sizeof(buf));
-			snprintf(err, errlen, "couldn't add deny entry %s: %s", buf, strerror(-ret));
-			return ret;
-		}
+	if ((ret = moat_table_fill(moat_pins_devops(&m), c, e, k))) {
+		snprintf(err, errlen, "couldn't fill the devops table: %s", strerror(-ret));
+		goto out;
 	}
-	return 0;
+	for (size_t i = 0; i < cfg->n_deny; i++)
+		e[i] = (struct moat_entry){ .origin = MOAT_ORIGIN_CONFIG };
+	if ((ret = moat_table_fill(moat_pins_deny(&m), cfg->deny, e, cfg->n_deny)))
+		snprintf(err, errlen, "couldn't fill the deny table: %s", strerror(-ret));
+out:
+	free(c);
+	free(e);
+	return ret;
 }

@@ -422,7 +422,15 @@ int moat_health(const struct moat_snapshot *s, const struct moat_metrics_info *i
 				add_reason(reason, len, ": moat not attached", info->interfaces[i]);
 		}
 	}
+	if (reason[0]) {
+		if (!info->reload_success)
+			add_reason(reason, len, "last reload failed", NULL);
+		return 1;
+	}
+	/* A refused reload leaves the previous policy enforced everywhere:
+	 * healthy, with a warning (moat_config_reload_success alerts on it). */
 	if (!info->reload_success)
-		add_reason(reason, len, "last reload failed", NULL);
-	return reason[0] ? 1 : 0;
+		snprintf(reason, len, "ok; warning: the last reload was refused, the previous "
+			 "policy is enforced");
+	return 0;
 }

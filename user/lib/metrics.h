@@ -55,10 +55,11 @@ int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
 int moat_cert_expiry(const char *pem_path, int64_t *unix_time, char *err, size_t errlen);
 
 /*
- * 0 when every configured interface has moat attached and the last reload
- * succeeded; else 1 with a one-line reason ("interface gwd0: moat not
- * attached", "last reload failed", joined by "; "). s may be NULL when the
- * pinned state could not be read.
+ * 0 when every configured interface has moat attached, with reason "" or,
+ * after a refused reload (the previous policy still enforced), a one-line
+ * "ok; warning: ..."; else 1 with a one-line reason ("interface gwd0: moat
+ * not attached", "last reload failed", joined by "; "). s may be NULL when
+ * the pinned state could not be read (unhealthy).
  */
 int moat_health(const struct moat_snapshot *s, const struct moat_metrics_info *info,
 		char *reason, size_t len);

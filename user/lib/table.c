@@ -95,8 +95,15 @@ int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_e
 
 	if (moat_cidr_is_host(c))
 		return bpf_map_lookup_elem(t.exact, &c->addr, e) ? -errno : 0;
-	/* An LPM lookup answers the longest match, not the key itself: walk
-	 * the keys for an exact hit (tries hold few entries). */
+	/* An LPM lookup answers the longest match no longer than the key: the
+	 * key itself when the match says it has the key's length. */
+	if (bpf_map_lookup_elem(t.prefix, &k, e))
+		return -ENOENT;
+	if (e->prefixlen == k.prefixlen)
+		return 0;
+	if (e->prefixlen)
+		return -ENOENT;
+	/* An entry from before moat kept its length: walk the keys. */
 	err = bpf_map_get_next_key(t.prefix, NULL, &next);
 	while (!err) {
 		if (next.prefixlen == k.prefixlen && !memcmp(&next.addr, &k.addr, sizeof(k.addr)))
@@ -216,6 +223,7 @@ int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 	int err;
 
 	v.family = c->family == AF_INET6 ? MOAT_FAMILY_V6 : MOAT_FAMILY_V4;
+	v.prefixlen = c->prefixlen;
 	if (moat_cidr_is_host(c))
 		err = bpf_map_update_elem(t.exact, &c->addr, &v, BPF_ANY);
 	else
@@ -223,6 +231,88 @@ int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 	if (err)
 		return -errno;
 	return existed ? 0 : count_add(t, c, 1);
+}
+
+static int cidr_cmp(const void *a, const void *b)
+{
+	const struct moat_cidr *x = a, *y = b;
+
+	if (x->prefixlen != y->prefixlen)
+		return x->prefixlen < y->prefixlen ? -1 : 1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+/* Sorting order: the CIDR, then (carried in .family) its place in the list. */
+static int cidr_at_cmp(const void *a, const void *b)
+{
+	const struct moat_cidr *x = a, *y = b;
+
+	return cidr_cmp(a, b) ?: (x->family > y->family) - (x->family < y->family);
+}
+
+int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
+		    const struct moat_entry *entries, size_t n)
+{
+	struct moat_cidr *c = malloc((n ? n : 1) * sizeof(*c));
+	struct moat_addr *hosts = malloc((n ? n : 1) * sizeof(*hosts));
+	struct moat_lpm_key *pfx = malloc((n ? n : 1) * sizeof(*pfx));
+	struct moat_entry *hv = malloc((n ? n : 1) * sizeof(*hv)), *pv = malloc((n ? n : 1) * sizeof(*pv));
+	struct moat_table_count cnt = {};
+	__u32 zero = 0, k;
+	int err = 0;
+
+	if (!c || !hosts || !pfx || !hv || !pv) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Sorted, the first of equal CIDRs kept: the config's order decides. */
+	for (size_t i = 0; i < n; i++) {
+		c[i] = cidrs[i];
+		c[i].family = (int)i;	/* carry the index through the sort */
+	}
+	qsort(c, n, sizeof(*c), cidr_at_cmp);
+	for (size_t i = 0; i < n; i++) {
+		size_t at = (size_t)c[i].family;
+		struct moat_entry v;
+
+		if (i && !cidr_cmp(&c[i - 1], &c[i]))
+			continue;
+		v = entries[at];
+		v.family = cidrs[at].family == AF_INET6 ? MOAT_FAMILY_V6 : MOAT_FAMILY_V4;
+		v.prefixlen = cidrs[at].prefixlen;
+		if (moat_cidr_is_host(&cidrs[at])) {
+			hosts[cnt.exact] = cidrs[at].addr;
+			hv[cnt.exact++] = v;
+		} else {
+			pfx[cnt.prefix] = (struct moat_lpm_key){ .prefixlen = cidrs[at].prefixlen,
+							       .addr = cidrs[at].addr };
+			pv[cnt.prefix++] = v;
+		}
+	}
+	/* Filter first, entries second, counts last, as moat_table_put. */
+	if (cnt.exact && (err = moat_filter_add_many(t.bloom, hosts, cnt.exact)))
+		goto out;
+	k = cnt.exact;
+	if (k && bpf_map_update_batch(t.exact, hosts, hv, &k, NULL)) {
+		err = -errno;
+		goto out;
+	}
+	/* The trie takes no batch: one update each, O(prefix length). */
+	for (size_t i = 0; i < cnt.prefix; i++) {
+		if (bpf_map_update_elem(t.prefix, &pfx[i], &pv[i], BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (bpf_map_update_elem(t.count, &zero, &cnt, BPF_ANY))
+		err = -errno;
+out:
+	free(c);
+	free(hosts);
+	free(pfx);
+	free(hv);
+	free(pv);
+	return err;
 }
 
 int moat_table_del(struct moat_table t, const struct moat_cidr *c)

@@ -23,6 +23,13 @@ int moat_table_refilter(struct moat_table t);
 
 /* Inserts or replaces the entry for c. */
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e);
+/*
+ * Fills a table that is empty (a new generation's) with n entries in a few
+ * syscalls: entries[i] for cidrs[i]; of equal CIDRs the first is kept. The
+ * counts are set, not added to.
+ */
+int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
+		    const struct moat_entry *entries, size_t n);
 /* The same when the caller has put c's host in the filter already. */
 int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 			    const struct moat_entry *e);

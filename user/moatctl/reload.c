@@ -84,6 +84,7 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	}
 	/* The deadline goes in first: moatd reads it once the policy is in. */
 	m.confirm_deadline = within ? (__u64)time(NULL) + within : 0;
+	m.confirm_within = within;	/* moatd counts it again once in force */
 	if ((ret = meta_write(c, &m)))
 		return ret;
 	gen0 = m.generation;
@@ -115,6 +116,14 @@ int do_reload(struct ctl *c, int argc, char **argv)
 			return EXIT_FAILED;
 		}
 		usleep(50 * 1000);
+	}
+	if (within && !m.confirm_deadline) {
+		/* Not "confirm before 1970": the deadline is gone already. */
+		ctl_error(c, "reload: policy generation %llu went in force, but nothing waits for "
+			  "'moatctl confirm' any more: the deadline passed before moatd was done "
+			  "(it rolls back; see 'moatctl status'), or a confirm came first",
+			  (unsigned long long)m.generation);
+		return EXIT_FAILED;
 	}
 	if (c->json) {
 		json_object *o = json_object_new_object();

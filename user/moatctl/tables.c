@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "moatctl.h"
 #include "lib/state.h"
@@ -15,10 +16,62 @@ struct table_desc {
 	struct moat_table (*get)(const struct moat_pins *p);
 	bool named;					/* takes --name */
 	const char *added;				/* verb for the confirmation */
+	bool generation;				/* rebuilt by each reload */
 };
 
-static const struct table_desc devops_desc = { "devops", moat_pins_devops, true, "allowed SSH from" };
-static const struct table_desc ban_desc = { "ban", moat_pins_ban, false, "banned" };
+static const struct table_desc devops_desc = { "devops", moat_pins_devops, true, "allowed SSH from", true };
+static const struct table_desc ban_desc = { "ban", moat_pins_ban, false, "banned", false };
+
+/* Whether map id is one of the maps prog_fd uses. */
+static bool prog_uses(int prog_fd, __u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64];
+
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return true;	/* can't tell: don't block the operator on it */
+	for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * A generation table is changed only when the pinned one is the one the
+ * programs on the interfaces read: after a reload cut short between the
+ * link swap and the re-pin (moatd killed, a pin refused), the pins are
+ * the previous generation and a change there would be a lie.
+ */
+static int check_in_force(struct ctl *c, const struct table_desc *d)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct moat_iface ifc;
+	int prog_fd;
+
+	if (!d->generation)
+		return EXIT_OK;
+	if (bpf_obj_get_info_by_fd(d->get(&c->pins).exact, &info, &len))
+		return EXIT_OK;
+	for (__u32 slot = 0; slot < MOAT_MAX_IFACES; slot++) {
+		if (bpf_map_lookup_elem(c->pins.ifaces, &slot, &ifc) || !ifc.ifindex)
+			continue;
+		prog_fd = moat_pinned_prog(c->pin_dir, ifc.name);
+		if (prog_fd < 0)
+			continue;	/* nothing of moat's runs there */
+		if (!prog_uses(prog_fd, info.id)) {
+			close(prog_fd);
+			ctl_error(c, "the %s table pinned in %s is not the one in force on '%.*s' (a "
+				  "reload was cut short): nothing changed; 'moatctl reload' or a moatd "
+				  "restart repairs it", d->name, c->pin_dir, MOAT_IFNAMSIZ, ifc.name);
+			return EXIT_FAILED;
+		}
+		close(prog_fd);
+	}
+	return EXIT_OK;
+}
 
 struct list_ctx {
 	struct ctl *c;
@@ -166,7 +219,7 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	if (ttl)
 		e.expires_ns = moat_boot_ns_from_unix(until);
 
-	if ((err = ctl_open_locked(c)))
+	if ((err = ctl_open_locked(c)) || (err = check_in_force(c, d)))
 		return err;
 	err = moat_table_put(d->get(&c->pins), &cidr, &e);
 	if (err) {
@@ -209,7 +262,7 @@ static int table_del(struct ctl *c, const struct table_desc *d, int argc, char *
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
-	if ((err = ctl_open_locked(c)))
+	if ((err = ctl_open_locked(c)) || (err = check_in_force(c, d)))
 		return err;
 	if (moat_table_get(d->get(&c->pins), &cidr, &e)) {
 		ctl_error(c, "%s is not in the %s table", buf, d->name);

@@ -116,8 +116,8 @@ static enum MHD_Result serve_health(struct moat_http *h, struct MHD_Connection *
 	char *p;
 
 	ret = h->src.health(h->src.ctx, reason, sizeof(reason));
-	if (ret == 0)
-		return reply_text(conn, MHD_HTTP_OK, "%s\n", "ok");
+	if (ret == 0)	/* "ok", or "ok; warning: ..." */
+		return reply_text(conn, MHD_HTTP_OK, "%s\n", reason[0] ? reason : "ok");
 	if (ret < 0)
 		snprintf(reason, sizeof(reason), "health check failed: %s", strerror(-ret));
 	else if (!reason[0])

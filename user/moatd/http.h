@@ -54,7 +54,8 @@
 struct moat_http_source {
 	/* Writes the exposition to out; 0 or -errno (-> 500). */
 	int (*render_metrics)(void *ctx, FILE *out);
-	/* 0 healthy, 1 unhealthy with a one-line reason, -errno on failure (-> 503). */
+	/* 0 healthy (reason: "" or "ok; warning: ..."), 1 unhealthy with a
+	 * one-line reason, -errno on failure (-> 503). */
 	int (*health)(void *ctx, char *reason, size_t len);
 	void *ctx;
 };

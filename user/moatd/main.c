@@ -50,12 +50,16 @@ static const char usage_text[] =
 "previous policy unless 'moatctl confirm' follows in time.\n"
 "\n"
 "Files and endpoints (from FILE):\n"
-"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads\n"
+"  pin_dir (/sys/fs/bpf/moat)    links, maps; what moatctl reads. One moatd\n"
+"                                per pin_dir: a second one exits 1\n"
 "  state_dir (/var/lib/moat)     runtime.json: runtime devops entries, bans\n"
 "  metrics.listen (127.0.0.1:9477)  GET /metrics (Prometheus), GET /healthz\n"
 "\n"
-"Exit status: 0 ok, 1 the policy could not be put in force, 2 usage or\n"
-"configuration error.\n";
+"A configured interface deleted and created again gets the policy in\n"
+"force again as soon as it appears.\n"
+"\n"
+"Exit status: 0 ok, 1 the policy could not be put in force (or another\n"
+"moatd holds pin_dir), 2 usage or configuration error.\n";
 
 /* systemd Type=notify without linking libsystemd. */
 static void sd_notify_msg(const char *msg)
@@ -112,6 +116,23 @@ static bool count_reload(struct moat_meta *m, void *arg)
 static bool clear_deadline(struct moat_meta *m, void *arg)
 {
 	m->confirm_deadline = 0;
+	m->confirm_within = 0;
+	return true;
+}
+
+static bool clear_within(struct moat_meta *m, void *arg)
+{
+	m->confirm_within = 0;
+	return true;
+}
+
+/* The operator can try a policy only once it is in force: the time to
+ * confirm it counts from then, however long the reload took. */
+static bool start_deadline(struct moat_meta *m, void *arg)
+{
+	if (m->confirm_within && m->confirm_deadline)
+		m->confirm_deadline = time(NULL) + m->confirm_within;
+	m->confirm_within = 0;
 	return true;
 }
 
@@ -122,6 +143,7 @@ static bool clear_orphan_deadline(struct moat_meta *m, void *arg)
 		return false;
 	*(__u64 *)arg = m->confirm_deadline;
 	m->confirm_deadline = 0;
+	m->confirm_within = 0;
 	return true;
 }
 
@@ -134,7 +156,7 @@ static void keep_for_rollback(struct moatd *d, struct moat_config *old)
 {
 	struct moat_meta meta;
 
-	if (meta_edit(&d->cfg, NULL, NULL, &meta) || !meta.confirm_deadline) {
+	if (meta_edit(&d->cfg, start_deadline, NULL, &meta) || !meta.confirm_deadline) {
 		moat_config_free(old);
 		if (d->have_rollback) {	/* reloaded without waiting: confirmed */
 			moat_config_free(&d->rollback);
@@ -250,6 +272,8 @@ failed:
 	meta_edit(&d->cfg, set_failed, NULL, NULL);
 	if (!d->have_rollback)
 		meta_edit(&d->cfg, clear_deadline, NULL, NULL);
+	else	/* the rollback in wait keeps its own deadline */
+		meta_edit(&d->cfg, clear_within, NULL, NULL);
 	meta_edit(&d->cfg, count_reload, NULL, NULL);
 	moatd_publish(d);
 	sd_notify_msg("READY=1");
@@ -296,6 +320,25 @@ static bool links_changed(int fd)
 	return changed;
 }
 
+/* The device moat's pinned XDP link for name hooks now; 0 when none. */
+static unsigned int pinned_link_ifindex(const char *dir, const char *name)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s%s", dir, MOAT_PIN_LINK_PREFIX, name) >= (int)sizeof(path))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.xdp.ifindex = 0;
+	close(fd);
+	return info.xdp.ifindex;
+}
+
 /*
  * A configured interface that exists but runs no program of moat's (it was
  * deleted and created again) gets the policy in force again, at once. A
@@ -308,7 +351,7 @@ static void reattach(struct moatd *d)
 	unsigned int ifindex[MOAT_MAX_IFACES] = {};
 	char err[MOAT_ERR_LEN], names[256] = "";
 	size_t n = 0;
-	int fd, ret;
+	int ret;
 
 	for (size_t i = 0; i < d->cfg.n_interfaces; i++) {
 		const char *name = d->cfg.interfaces[i];
@@ -316,11 +359,10 @@ static void reattach(struct moatd *d)
 		ifindex[i] = if_nametoindex(name);
 		if (!ifindex[i] || ifindex[i] == failed[i])
 			continue;	/* gone (nothing to attach to), or tried */
-		fd = moat_pinned_prog(d->cfg.pin_dir, name);
-		if (fd >= 0) {
-			close(fd);
+		/* The old device's link may not be cut loose yet: compare
+		 * devices, not "is a program there". */
+		if (pinned_link_ifindex(d->cfg.pin_dir, name) == ifindex[i])
 			continue;
-		}
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s'%s'",
 			 n++ ? ", " : "", name);
 	}
