@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -355,7 +356,7 @@ static int spawn_worker(struct moatd_inspector *in)
 	char self[PATH_MAX], worker[PATH_MAX + 32], pl[16], mb[32], *slash;
 	int sv[2], sndbuf = 4 << 20;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (n <= 0)
 		return -errno;
@@ -370,6 +371,7 @@ static int spawn_worker(struct moatd_inspector *in)
 	/* Room for bursts: the reader never blocks on the worker, what does
 	 * not fit is counted as shed. */
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -379,6 +381,13 @@ static int spawn_worker(struct moatd_inspector *in)
 	if (pid == 0) {
 		sigset_t none;
 
+		/* moatd alone stops the worker: a SIGTERM to the whole service
+		 * must not read as a crash, and moatd dying takes it along. */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(sv[1], 3) < 0)
