@@ -148,6 +148,7 @@ static __always_inline void emit(const struct conn_val *v, __u32 tgid, __u16 typ
 	r->port = v->port;
 	r->flags = 0;
 	r->pad = 0;
+	r->ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
@@ -232,6 +233,7 @@ static __always_inline void copy_out(struct conn_val *v, __u32 tgid, __u64 buf, 
 		r->port = v->port;
 		r->flags = v->gap ? MOAT_INSP_F_GAP : 0;
 		r->pad = 0;
+		r->ts_ns = bpf_ktime_get_ns();
 		v->gap = 0;
 		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 		off += n;

@@ -35,10 +35,11 @@ struct moat_insp_rec {
 	__be16 port;
 	__u16 flags;
 	__u32 pad;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC when the read returned */
 	__u8 data[MOAT_INSP_CHUNK];
 };
-_Static_assert(sizeof(struct moat_insp_rec) == 40 + MOAT_INSP_CHUNK, "moat_insp_rec size");
-#define MOAT_INSP_REC_HDR	40	/* the record without data */
+_Static_assert(sizeof(struct moat_insp_rec) == 48 + MOAT_INSP_CHUNK, "moat_insp_rec size");
+#define MOAT_INSP_REC_HDR	48	/* the record without data */
 
 /* Probe-side counters (per-CPU array, index = enum). */
 enum moat_insp_counter {
@@ -85,7 +86,12 @@ struct moat_insp_verdict {
 	__u32 rules[MOAT_INSP_MAX_RULES];	/* matched CRS rule ids */
 	char method[MOAT_INSP_METHOD_LEN];
 	char path[MOAT_INSP_PATH_LEN];	/* without the query; NUL-terminated */
+	__u64 read_ns;		/* ts_ns of the record that completed the request; 0: none */
 };
-_Static_assert(sizeof(struct moat_insp_verdict) == 344, "moat_insp_verdict size");
+_Static_assert(sizeof(struct moat_insp_verdict) == 352, "moat_insp_verdict size");
+
+/* Detection latency (request read -> verdict in moatd) histogram bounds, seconds. */
+#define MOAT_INSP_LATENCY_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 }
+#define MOAT_INSP_N_LATENCY	11
 
 #endif /* MOAT_INSPECT_H */

@@ -126,6 +126,11 @@ check "benign keep-alive: two requests on one connection" \
 check "4 requests inspected, clean" lab_wait 10 sample_at_least \
 	'moat_inspector_requests_total{result="clean"}' 4
 check "none detected" test "$(requests detected)" = 0
+check "detection latency observed for each of them, each under 1 s" bash -c '
+	m=$(nsenter --net=/run/netns/'"$LAB"'-gw curl -sS --max-time 5 '"$METRICS"'/metrics) || exit 1
+	n=$(awk "\$1 == \"moat_inspector_detection_latency_seconds_count\" { print \$2 }" <<<"$m")
+	b=$(awk "\$1 == \"moat_inspector_detection_latency_seconds_bucket{le=\\\"1\\\"}\" { print \$2 }" <<<"$m")
+	echo "count=$n le1=$b"; [ "$n" -ge 4 ] && [ "$b" = "$n" ]' 
 
 # --- attacks ------------------------------------------------------------------
 check "XSS in a query from a DevOps host: answered" \

@@ -37,6 +37,7 @@ struct conn {
 	__be16 port;
 	char client_str[INET6_ADDRSTRLEN];
 	struct h1_conn *h1;
+	__u64 last_ts;		/* ts_ns of the record being parsed */
 	bool given_up;		/* counted unparsed once; ignored until closed */
 };
 
@@ -65,6 +66,7 @@ static void on_request(void *ctx, const struct h1_request *r)
 	struct moat_insp_verdict v;
 
 	verdict_init(&v, c);
+	v.read_ns = c->last_ts;	/* the record that completed this request */
 	crs_eval(crs, r, c->client_str, ntohs(c->port), &v);
 	send_verdict(&v);
 }
@@ -143,6 +145,7 @@ static void handle(const struct moat_insp_rec *r, size_t len)
 		c = conn_get(r);
 		if (!c)
 			return;
+		c->last_ts = r->ts_ns;
 		if (r->flags & MOAT_INSP_F_GAP)
 			give_up(c);	/* bytes are missing: the stream can't be followed */
 		if (!c->given_up && h1_feed(c->h1, (const char *)r->data, r->len))

@@ -253,6 +253,27 @@ static const char *const insp_results[] = { MOAT_INSP_RESULTS(INSP_NAME) };
 static const char *const insp_categories[] = { MOAT_INSP_CATEGORIES(INSP_NAME) };
 #undef INSP_NAME
 
+static void put_latency(FILE *out, const struct moat_insp_counts *c)
+{
+	static const double le[] = MOAT_INSP_LATENCY_BOUNDS;
+	uint64_t n = 0;
+
+	put_family(out, "moat_inspector_detection_latency_seconds", "histogram",
+		   "Time from the read that completed a request to its verdict in moatd.");
+	for (int i = 0; i <= MOAT_INSP_N_LATENCY; i++) {
+		n += c->latency[i];
+		if (i < MOAT_INSP_N_LATENCY)
+			fprintf(out, "moat_inspector_detection_latency_seconds_bucket{le=\"%g\"} %"
+				PRIu64 "\n", le[i], n);
+		else
+			fprintf(out, "moat_inspector_detection_latency_seconds_bucket{le=\"+Inf\"} %"
+				PRIu64 "\n", n);
+	}
+	fprintf(out, "moat_inspector_detection_latency_seconds_sum %.9f\n",
+		(double)c->latency_sum_ns / 1e9);
+	fprintf(out, "moat_inspector_detection_latency_seconds_count %" PRIu64 "\n", n);
+}
+
 /* SPEC §5: every label value from the start, zeros included. */
 static void put_inspector(FILE *out, const struct moat_insp_counts *c)
 {
@@ -275,6 +296,7 @@ static void put_inspector(FILE *out, const struct moat_insp_counts *c)
 	put_family(out, "moat_inspector_worker_restarts_total", "counter",
 		   "Times the inspector's worker process died and was started again.");
 	fprintf(out, "moat_inspector_worker_restarts_total %" PRIu64 "\n", c->worker_restarts);
+	put_latency(out, c);
 }
 
 int moat_metrics_render(FILE *out, const struct moat_snapshot *s,

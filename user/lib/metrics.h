@@ -22,6 +22,8 @@ struct moat_insp_counts {
 	uint64_t events_lost;		/* probe records lost or unattributable */
 	uint64_t attached;		/* processes with probes attached now */
 	uint64_t worker_restarts;
+	uint64_t latency[MOAT_INSP_N_LATENCY + 1];	/* per bucket (last: +Inf), not cumulative */
+	uint64_t latency_sum_ns;
 };
 
 struct moat_metrics_info {

@@ -91,6 +91,8 @@ struct moatd_inspector {
 	_Atomic uint64_t lost_local;	/* records the worker could not take */
 	_Atomic uint64_t attached;
 	_Atomic uint64_t restarts;
+	_Atomic uint64_t latency[MOAT_INSP_N_LATENCY + 1];
+	_Atomic uint64_t latency_sum_ns;
 };
 
 #define INSP_NAME(e, name) [e] = name,
@@ -562,6 +564,23 @@ static void log_detection(const struct moat_insp_verdict *v, const char *client,
 	json_object_put(o);
 }
 
+/* read_ns is the probe's bpf_ktime_get_ns(): CLOCK_MONOTONIC. */
+static void observe_latency(struct moatd_inspector *in, uint64_t read_ns)
+{
+	static const double le[] = MOAT_INSP_LATENCY_BOUNDS;
+	struct timespec ts;
+	uint64_t now, d;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	d = now > read_ns ? now - read_ns : 0;
+	for (i = 0; i < MOAT_INSP_N_LATENCY && (double)d / 1e9 > le[i]; i++)
+		;
+	in->latency[i]++;
+	in->latency_sum_ns += d;
+}
+
 static void on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 {
 	struct in6_addr a;
@@ -571,6 +590,8 @@ static void on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 	if (v->result >= MOAT_INSP_N_RESULTS)
 		return;
 	in->requests[v->result]++;
+	if (v->read_ns && v->result != MOAT_INSP_UNPARSED)
+		observe_latency(in, v->read_ns);
 	if (v->result != MOAT_INSP_DETECTED)
 		return;
 	if (v->category >= MOAT_INSP_N_CATEGORIES)
@@ -669,6 +690,9 @@ void moatd_inspector_counts(struct moatd_inspector *in, struct moat_insp_counts 
 		c->detections[i] = in->detections[i];
 	c->attached = in->attached;
 	c->worker_restarts = in->restarts;
+	for (int i = 0; i <= MOAT_INSP_N_LATENCY; i++)
+		c->latency[i] = in->latency[i];
+	c->latency_sum_ns = in->latency_sum_ns;
 	c->events_lost = in->lost_local;
 	v = ncpu > 0 ? calloc(ncpu, sizeof(*v)) : NULL;
 	for (__u32 k = 0; v && k < MOAT_INSP_N_COUNTERS; k++) {
