@@ -560,7 +560,7 @@ static void log_detection(const struct moat_insp_verdict *v, const char *client,
 	json_object_object_add(o, "category", json_object_new_string(
 		v->category < MOAT_INSP_N_CATEGORIES ? category_names[v->category] : "other"));
 	json_object_object_add(o, "action", json_object_new_string(action));
-	fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
