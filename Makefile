@@ -31,6 +31,9 @@ LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 MOATD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatd/*.c))
 MOATCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatctl/*.c))
+# The inspector's worker: its own binary, sharing only include/ with moatd.
+INSPECT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/inspect/*.c))
+INSPECT_LIBS := -lhttp_parser -lmodsecurity -lseccomp
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
@@ -55,7 +58,7 @@ FUZZ_PACKETS ?= 10000000
 
 .PHONY: all deps test test-unit test-prog test-dist test-model test-e2e test-fuzz fuzz \
 	fuzz-model bench demo clean install deb test-deb
-all: $(BUILD)/moatd $(BUILD)/moatctl
+all: $(BUILD)/moatd $(BUILD)/moatctl $(BUILD)/moat-inspect
 
 deps:
 	$(Q)bash scripts/install-deps.sh
@@ -106,6 +109,22 @@ $(BUILD)/moatctl: $(MOATCTL_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
+$(BUILD)/moat-inspect: $(INSPECT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS)
+
+# The base configuration is assembled into the worker (.incbin).
+$(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf
+
+# Unit tests of the worker's pieces link those pieces, not libmoat.
+$(BUILD)/tests/unit/test_http1: $(BUILD)/tests/unit/test_http1.o $(BUILD)/user/inspect/http1.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lhttp_parser -lcmocka
+$(BUILD)/tests/unit/test_crs: $(BUILD)/tests/unit/test_crs.o $(BUILD)/user/inspect/crs.o \
+		$(BUILD)/user/inspect/http1.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -127,6 +146,17 @@ $(BUILD)/fuzz/lib/%.o: user/lib/%.c | $(SKELS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/inspect/%.o: user/inspect/%.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# The worker's reassembly: its own pieces, not libmoat's.
+$(BUILD)/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c $(BUILD)/fuzz/inspect/http1.o
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $^ -lhttp_parser
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZ,$@)
@@ -167,6 +197,7 @@ demo: deps all
 install: all
 	install -D -m 755 $(BUILD)/moatd $(DESTDIR)/usr/sbin/moatd
 	install -D -m 755 $(BUILD)/moatctl $(DESTDIR)/usr/sbin/moatctl
+	install -D -m 755 $(BUILD)/moat-inspect $(DESTDIR)/usr/sbin/moat-inspect
 	install -D -m 644 scripts/moatd.service $(DESTDIR)/lib/systemd/system/moatd.service
 	install -D -m 644 -t $(DESTDIR)/usr/share/man/man8 man/moatd.8 man/moatctl.8
 	install -D -m 644 -t $(DESTDIR)/usr/share/man/man5 man/moat.yaml.5

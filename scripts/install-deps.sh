@@ -20,6 +20,8 @@ PKGS=(
 	systemd mandoc groff-base man-db
 	# make deb and its test
 	debhelper dpkg-dev fakeroot lintian
+	# the inspector: HTTP/1.1 parser, ModSecurity + OWASP CRS, the worker's seccomp filter
+	libhttp-parser-dev libmodsecurity-dev modsecurity-crs libseccomp-dev
 )
 
 missing=()

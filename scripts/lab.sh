@@ -9,7 +9,9 @@
 #
 #   lab_init PREFIX          LAB, LAB_DIR, LAB_PIN; mounts bpffs; trap -> lab_down
 #   lab_up                   namespaces $LAB-{cli,ops,gw}, veths, addresses
-#   lab_nginx                gw: nginx (TLS 443, plain 80/8080), UDP echo on 5353
+#   lab_nginx                gw: nginx (TLS 443, plain 80/8080), UDP echo on 5353;
+#                            LAB_NGINX_BIN runs a copy of nginx (an executable of
+#                            this lab's own, e.g. for the inspector's process list)
 #   lab_sshd                 gw: sshd on 22, client key in $LAB_DIR/ssh
 #   lab_write_config FILE [LINE...]   moat.yaml for the lab (a LINE that starts
 #                            with a top-level key replaces the default for that key)
@@ -314,7 +316,7 @@ lab_nginx() {
 	    }
 	}
 	EOF
-	lab_spawn gw nginx /usr/sbin/nginx -p "$d" -c "$d/nginx.conf" -e "$LAB_DIR/nginx.log"
+	lab_spawn gw nginx "${LAB_NGINX_BIN:-/usr/sbin/nginx}" -p "$d" -c "$d/nginx.conf" -e "$LAB_DIR/nginx.log"
 	LAB_NGINX_PID=$LAB_LAST_PID
 	# UDP echo: each datagram is answered by its own short-lived child.
 	lab_spawn gw udp4 socat -T 1 UDP4-RECVFROM:5353,fork PIPE

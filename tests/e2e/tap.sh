@@ -41,7 +41,7 @@ tap_lab_down() {
 
 # tap_lab_start PREFIX TOOL... -- what every e2e test does first: the
 # tools and binaries it needs are there (else bail), then a lab named
-# PREFIX<pid> with OUT and CONF in its folder, and the namespaces up.
+# PREFIX<pid digits> with OUT and CONF in its folder, and the namespaces up.
 # Each test defines bail (it knows which logs to show).
 tap_lab_start() {
 	local prefix=$1 tool; shift
@@ -51,7 +51,10 @@ tap_lab_start() {
 	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
 		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
 	fi
-	lab_init "$prefix$(( $$ % 10000 ))" || bail "lab_init"
+	# Lab names are at most 6 characters: the pid's last digits fill the rest.
+	local mod=1 i
+	for (( i = ${#prefix}; i < 6 && mod < 10000; i++ )); do mod=$((mod * 10)); done
+	lab_init "$prefix$(( $$ % mod ))" || bail "lab_init"
 	OUT=$LAB_DIR/check.out
 	CONF=$LAB_DIR/moat.yaml
 	check "lab: three namespaces, veths and addresses" lab_up || bail "no lab"

@@ -126,6 +126,7 @@ static void test_spec_example(void **state)
 	assert_string_equal(cfg.inspector.processes[0], "/usr/sbin/nginx");
 	assert_string_equal(cfg.inspector.crs_rules, "/usr/share/modsecurity-crs/rules");
 	assert_int_equal(cfg.inspector.paranoia, 1);
+	assert_int_equal(cfg.inspector.max_body, 64 * 1024);
 	assert_true(cfg.inspector.ban_enabled);
 	assert_int_equal(cfg.inspector.ban_ttl, 600);
 	assert_int_equal(cfg.inspector.n_ban_exempt, 0);
@@ -175,6 +176,7 @@ static const char all_block[] =
 	"  processes:\n"
 	"    - /usr/sbin/nginx\n"
 	"    - /usr/bin/haproxy\n"
+	"  max_body: 1MiB\n"
 	"  crs:\n"
 	"    rules: /etc/moat/crs\n"
 	"    paranoia: 4\n"
@@ -197,7 +199,7 @@ static const char all_flow[] =
 	"  pass_ethertypes: [0x88cc, 35063], outbound: { track: false, max_flows: 1024 },\n"
 	"  lockout_guard: false,\n"
 	"  inspector: { enabled: true, library: /opt/ssl/lib/libssl.so.3,\n"
-	"    processes: [/usr/sbin/nginx, /usr/bin/haproxy],\n"
+	"    processes: [/usr/sbin/nginx, /usr/bin/haproxy], max_body: 1MiB,\n"
 	"    crs: { rules: /etc/moat/crs, paranoia: 4 },\n"
 	"    ban: { enabled: false, ttl: 1h30m, exempt: [198.18.0.0/15] },\n"
 	"    certificate: /etc/ssl/certs/gw.pem },\n"
@@ -250,6 +252,7 @@ static void assert_all_non_default(const struct moat_config *cfg)
 	assert_string_equal(cfg->inspector.processes[1], "/usr/bin/haproxy");
 	assert_string_equal(cfg->inspector.crs_rules, "/etc/moat/crs");
 	assert_int_equal(cfg->inspector.paranoia, 4);
+	assert_int_equal(cfg->inspector.max_body, 1024 * 1024);
 	assert_false(cfg->inspector.ban_enabled);
 	assert_int_equal(cfg->inspector.ban_ttl, 5400);
 	assert_int_equal(cfg->inspector.n_ban_exempt, 1);
@@ -662,6 +665,12 @@ static const struct bad bad_cases[] = {
 	  "outbound.max_flows: 100 out of range 1024..16777216" },
 	{ "max_flows: too big", IFACES "outbound: { max_flows: 16777217 }\n", "2:24",
 	  "out of range 1024..16777216" },
+	{ "max_body 0", IFACES "inspector: { max_body: 0 }\n", "2:24",
+	  "inspector.max_body: max_body '0' out of range 1B..16MiB" },
+	{ "max_body 17MiB", IFACES "inspector: { max_body: 17MiB }\n", "2:24",
+	  "inspector.max_body: max_body '17MiB' out of range 1B..16MiB" },
+	{ "max_body unit", IFACES "inspector: { max_body: 64kb }\n", "2:24",
+	  "inspector.max_body: expected a size (64KiB, 1MiB, bytes), got '64kb'" },
 	{ "paranoia 5", IFACES "inspector: { crs: { paranoia: 5 } }\n", "2:31",
 	  "inspector.crs.paranoia: paranoia level 5 out of range 1..4" },
 	{ "duration: bare number", IFACES "inspector:\n  ban:\n    ttl: 10\n", "4:10",

@@ -465,6 +465,36 @@ static int get_paranoia(struct ctx *c, const yaml_node_t *n, void *dst)
 	return err;
 }
 
+/* A byte count: 65536, 64KiB, 1MiB (SPEC §3 inspector.max_body); 1 B..16 MiB. */
+static int get_max_body(struct ctx *c, const yaml_node_t *n, void *dst)
+{
+	static const struct { const char *suffix; uint64_t mult; } units[] = {
+		{ "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "B", 1 }, { "", 1 },
+	};
+	const char *s = scalar(c, n, "a size (64KiB, 1MiB, bytes)");
+	char num[32];
+	uint64_t v;
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t len = strlen(s), sl = strlen(units[i].suffix);
+
+		if (len <= sl || len - sl >= sizeof(num) || strcmp(s + len - sl, units[i].suffix))
+			continue;
+		memcpy(num, s, len - sl);
+		num[len - sl] = '\0';
+		if (moat_parse_uint(num, UINT64_MAX / units[i].mult, &v))
+			break;
+		v *= units[i].mult;
+		if (v < 1 || v > 16 * 1024 * 1024)
+			return fail(c, n, "max_body '%s' out of range 1B..16MiB", show(c, s));
+		*(uint64_t *)dst = v;
+		return 0;
+	}
+	return fail(c, n, "expected a size (64KiB, 1MiB, bytes), got '%s'", show(c, s));
+}
+
 static int get_max_flows(struct ctx *c, const yaml_node_t *n, void *dst)
 {
 	uint64_t v = 0;
@@ -1040,10 +1070,11 @@ static int get_ban(struct ctx *c, const yaml_node_t *n, void *dst)
 
 static int get_inspector(struct ctx *c, const yaml_node_t *n, void *dst)
 {
-	enum { K_ENABLED, K_LIBRARY, K_PROCESSES, K_CRS, K_BAN, K_CERTIFICATE, K_N };
+	enum { K_ENABLED, K_LIBRARY, K_PROCESSES, K_MAX_BODY, K_CRS, K_BAN, K_CERTIFICATE, K_N };
 	static const char *const keys[K_N] = {
 		[K_ENABLED] = "enabled", [K_LIBRARY] = "library", [K_PROCESSES] = "processes",
-		[K_CRS] = "crs", [K_BAN] = "ban", [K_CERTIFICATE] = "certificate",
+		[K_MAX_BODY] = "max_body", [K_CRS] = "crs", [K_BAN] = "ban",
+		[K_CERTIFICATE] = "certificate",
 	};
 	struct moat_config *cfg = dst;
 	yaml_node_t *v[K_N];
@@ -1053,6 +1084,7 @@ static int get_inspector(struct ctx *c, const yaml_node_t *n, void *dst)
 	      field(c, "enabled", v[K_ENABLED], get_bool, &cfg->inspector.enabled) ?:
 	      field(c, "library", v[K_LIBRARY], get_abspath, cfg->inspector.library) ?:
 	      field(c, "processes", v[K_PROCESSES], get_processes, cfg) ?:
+	      field(c, "max_body", v[K_MAX_BODY], get_max_body, &cfg->inspector.max_body) ?:
 	      field(c, "crs", v[K_CRS], get_crs, cfg) ?:
 	      field(c, "ban", v[K_BAN], get_ban, cfg) ?:
 	      field(c, "certificate", v[K_CERTIFICATE], get_optpath, cfg->inspector.certificate);
@@ -1214,6 +1246,7 @@ void moat_config_defaults(struct moat_config *cfg)
 	strcpy(cfg->inspector.library, "/usr/lib/x86_64-linux-gnu/libssl.so.3");
 	strcpy(cfg->inspector.crs_rules, "/usr/share/modsecurity-crs/rules");
 	cfg->inspector.paranoia = 1;
+	cfg->inspector.max_body = 64 * 1024;
 	cfg->inspector.ban_enabled = true;
 	cfg->inspector.ban_ttl = 600;
 	strcpy(cfg->metrics.listen, "127.0.0.1:9477");

@@ -80,6 +80,7 @@ struct moat_config {
 		char library[PATH_MAX];		/* default /usr/lib/x86_64-linux-gnu/libssl.so.3 */
 		char (*processes)[PATH_MAX];
 		size_t n_processes;
+		uint64_t max_body;		/* bytes, default 64 KiB */
 		char crs_rules[PATH_MAX];	/* default /usr/share/modsecurity-crs/rules */
 		int paranoia;			/* 1..4, default 1 */
 		bool ban_enabled;		/* default true */

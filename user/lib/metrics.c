@@ -248,6 +248,57 @@ static void put_attached(FILE *out, const struct moat_snapshot *s,
 	}
 }
 
+#define INSP_NAME(e, name) [e] = name,
+static const char *const insp_results[] = { MOAT_INSP_RESULTS(INSP_NAME) };
+static const char *const insp_categories[] = { MOAT_INSP_CATEGORIES(INSP_NAME) };
+#undef INSP_NAME
+
+static void put_latency(FILE *out, const struct moat_insp_counts *c)
+{
+	static const double le[] = MOAT_INSP_LATENCY_BOUNDS;
+	uint64_t n = 0;
+
+	put_family(out, "moat_inspector_detection_latency_seconds", "histogram",
+		   "Time from the read that completed a request to its verdict in moatd.");
+	for (int i = 0; i <= MOAT_INSP_N_LATENCY; i++) {
+		n += c->latency[i];
+		if (i < MOAT_INSP_N_LATENCY)
+			fprintf(out, "moat_inspector_detection_latency_seconds_bucket{le=\"%g\"} %"
+				PRIu64 "\n", le[i], n);
+		else
+			fprintf(out, "moat_inspector_detection_latency_seconds_bucket{le=\"+Inf\"} %"
+				PRIu64 "\n", n);
+	}
+	fprintf(out, "moat_inspector_detection_latency_seconds_sum %.9f\n",
+		(double)c->latency_sum_ns / 1e9);
+	fprintf(out, "moat_inspector_detection_latency_seconds_count %" PRIu64 "\n", n);
+}
+
+/* SPEC §5: every label value from the start, zeros included. */
+static void put_inspector(FILE *out, const struct moat_insp_counts *c)
+{
+	put_family(out, "moat_inspector_requests_total", "counter",
+		   "Decrypted HTTP requests the inspector saw, by result.");
+	for (int i = 0; i < MOAT_INSP_N_RESULTS; i++)
+		fprintf(out, "moat_inspector_requests_total{result=\"%s\"} %" PRIu64 "\n",
+			insp_results[i], c->requests[i]);
+	put_family(out, "moat_inspector_detections_total", "counter",
+		   "Requests the CRS flagged, by attack category.");
+	for (int i = 0; i < MOAT_INSP_N_CATEGORIES; i++)
+		fprintf(out, "moat_inspector_detections_total{category=\"%s\"} %" PRIu64 "\n",
+			insp_categories[i], c->detections[i]);
+	put_family(out, "moat_inspector_events_lost_total", "counter",
+		   "Probe records lost (ring buffer full, read too large) or not attributable "
+		   "to a client.");
+	fprintf(out, "moat_inspector_events_lost_total %" PRIu64 "\n", c->events_lost);
+	put_gauge(out, "moat_inspector_attached_processes",
+		  "Processes whose TLS reads the inspector's probes are attached to.", c->attached);
+	put_family(out, "moat_inspector_worker_restarts_total", "counter",
+		   "Times the inspector's worker process died and was started again.");
+	fprintf(out, "moat_inspector_worker_restarts_total %" PRIu64 "\n", c->worker_restarts);
+	put_latency(out, c);
+}
+
 int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
 			const struct moat_metrics_info *info)
 {
@@ -294,6 +345,7 @@ int moat_metrics_render(FILE *out, const struct moat_snapshot *s,
 		   "Configured interfaces that were deleted and re-created, and that moatd "
 		   "attached to again on its own.");
 	fprintf(out, "moat_interface_reattaches_total %" PRIu64 "\n", info->reattaches);
+	put_inspector(out, &info->insp);
 	put_gauge(out, "moat_config_reload_success",
 		  "1 when the last configuration (re)load was applied, 0 when it was refused.",
 		  info->reload_success);

@@ -13,6 +13,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "lib/pins.h"
+#include "moat/inspect.h"
+
+/* The inspector's counters, kept by moatd (user/moatd/inspect.c). */
+struct moat_insp_counts {
+	uint64_t requests[MOAT_INSP_N_RESULTS];		/* by enum moat_insp_result */
+	uint64_t detections[MOAT_INSP_N_CATEGORIES];	/* by enum moat_insp_category */
+	uint64_t events_lost;		/* probe records lost or unattributable */
+	uint64_t attached;		/* processes with probes attached now */
+	uint64_t worker_restarts;
+	uint64_t latency[MOAT_INSP_N_LATENCY + 1];	/* per bucket (last: +Inf), not cumulative */
+	uint64_t latency_sum_ns;
+};
 
 struct moat_metrics_info {
 	bool reload_success;		/* the last (re)load was applied */
@@ -26,6 +38,7 @@ struct moat_metrics_info {
 	uint64_t flows_max;		/* outbound.max_flows; 0 = tracking off */
 	uint64_t conns;			/* inbound connections tracked for validation */
 	uint64_t reattaches;		/* interfaces re-created and guarded again */
+	struct moat_insp_counts insp;	/* all 0 while the inspector is off */
 };
 
 /*

@@ -558,6 +558,9 @@ int main(int argc, char **argv)
 			  "will roll back", when, d.config_path);
 	}
 	moatd_publish(&d);
+	/* The inspector's failures leave enforcement as it is. */
+	if (d.cfg.inspector.enabled && moatd_inspector_start(&d, &d.insp))
+		moat_err("inspector: not running; enforcement is unaffected");
 	/* Enforcement is in place either way; without metrics it still runs,
 	 * and /healthz being unreachable is itself the alert. */
 	if (moatd_serve(&d, NULL, err, sizeof(err)))
@@ -566,6 +569,7 @@ int main(int argc, char **argv)
 
 	ret = run(&d);
 	moat_http_stop(d.http);
+	moatd_inspector_stop(d.insp);
 	pthread_mutex_lock(&d.lock);
 	moat_gen_destroy(&d.gen);
 	pthread_mutex_unlock(&d.lock);

@@ -22,6 +22,8 @@ struct moatd_public {
 };
 
 struct moat_http;
+struct moatd_inspector;
+struct moat_insp_counts;
 
 struct moatd {
 	const char *config_path;
@@ -39,6 +41,7 @@ struct moatd {
 	struct moat_http *http;
 	char http_listen[128];
 	uint64_t reattaches;		/* interfaces re-created and attached again */
+	struct moatd_inspector *insp;	/* NULL when inspector.enabled is false */
 };
 
 /* Creates pin_dir on bpffs (mounting /sys/fs/bpf if needed); err says why not. */
@@ -89,5 +92,15 @@ int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cf
 		     const struct moat_pins *m);
 /* Removes conns entries whose socket is gone; returns how many, or -errno. */
 int moatd_sweep_conns(const struct moat_pins *p);
+
+/*
+ * The inspector (inspect.c): probes on the configured processes' libssl,
+ * the worker, bans on detection. Its settings are those of d->cfg at start
+ * (a reload does not change them). Returns 0 or -errno (logged).
+ */
+int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out);
+void moatd_inspector_stop(struct moatd_inspector *in);
+/* Its counters now (all 0 for NULL); callable from any thread. */
+void moatd_inspector_counts(struct moatd_inspector *in, struct moat_insp_counts *c);
 
 #endif /* MOATD_H */

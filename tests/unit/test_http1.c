@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * HTTP/1.1 reassembly of the inspector's worker (user/inspect/http1.c): the
+ * same requests come out whatever pieces the reads cut the stream into.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "inspect/http1.h"
+
+#define MAX_SEEN	8
+
+/* What the callback saw, flattened to text so requests compare with strcmp. */
+struct seen {
+	size_t n;
+	char req[MAX_SEEN][1024];
+};
+
+static void collect(void *ctx, const struct h1_request *r)
+{
+	struct seen *s = ctx;
+	char *out = s->req[s->n], *end = out + sizeof(s->req[0]);
+	const char *h = r->headers;
+
+	assert_true(s->n < MAX_SEEN);
+	out += snprintf(out, end - out, "%s %s|", r->method, r->url);
+	for (size_t i = 0; i < r->n_headers; i++) {
+		const char *v = h + strlen(h) + 1;
+
+		out += snprintf(out, end - out, "%s=%s|", h, v);
+		h = v + strlen(v) + 1;
+	}
+	out += snprintf(out, end - out, "body=%.*s%s", (int)r->body_len,
+			r->body_len ? r->body : "", r->truncated ? "|truncated" : "");
+	s->n++;
+}
+
+/* Feeds text cut at the given offsets (sorted, < len); returns h1_feed's last error. */
+static int feed_cut(const char *text, size_t max_body, const size_t *cuts, size_t n_cuts,
+		    struct seen *s)
+{
+	struct h1_conn *c = h1_new(max_body, collect, s);
+	size_t len = strlen(text), at = 0;
+	int err = 0;
+
+	assert_non_null(c);
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i <= n_cuts && !err; i++) {
+		size_t to = i < n_cuts ? cuts[i] : len;
+
+		err = h1_feed(c, text + at, to - at);
+		at = to;
+	}
+	h1_free(c);
+	return err;
+}
+
+static const char pipelined[] =
+	"GET /a?x=1 HTTP/1.1\r\nHost: gw\r\nX-Empty:\r\nAccept: */*\r\n\r\n"
+	"POST /form HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+	"Content-Length: 11\r\n\r\nname=a&b=c1"
+	"POST /up HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"
+	"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: t\r\n\r\n"
+	"GET /last HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n";
+
+static const char *const want[] = {
+	"GET /a?x=1|Host=gw|X-Empty=|Accept=*/*|body=",
+	"POST /form|Host=gw|Content-Type=application/x-www-form-urlencoded|"
+	"Content-Length=11|body=name=a&b=c1",
+	"POST /up|Host=gw|Transfer-Encoding=chunked|body=hello world",
+	"GET /last|Host=gw|Connection=close|body=",
+};
+
+static void check_want(const struct seen *s)
+{
+	assert_int_equal(s->n, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(s->req[i], want[i]);
+}
+
+static void test_pipelined_whole(void **state)
+{
+	struct seen s;
+
+	assert_int_equal(feed_cut(pipelined, 1024, NULL, 0, &s), 0);
+	check_want(&s);
+}
+
+/* One cut anywhere, then two cuts at every pair of a stride: same requests. */
+static void test_split_every_byte(void **state)
+{
+	size_t len = strlen(pipelined);
+	struct seen s;
+
+	for (size_t i = 1; i < len; i++) {
+		assert_int_equal(feed_cut(pipelined, 1024, &i, 1, &s), 0);
+		check_want(&s);
+	}
+	for (size_t i = 1; i < len; i += 7) {
+		for (size_t j = i + 1; j < len; j += 5) {
+			size_t cuts[2] = { i, j };
+
+			assert_int_equal(feed_cut(pipelined, 1024, cuts, 2, &s), 0);
+			check_want(&s);
+		}
+	}
+}
+
+static void test_byte_by_byte(void **state)
+{
+	size_t len = strlen(pipelined), *cuts = malloc(len * sizeof(*cuts));
+	struct seen s;
+
+	assert_non_null(cuts);
+	for (size_t i = 0; i < len - 1; i++)
+		cuts[i] = i + 1;
+	assert_int_equal(feed_cut(pipelined, 1024, cuts, len - 1, &s), 0);
+	check_want(&s);
+	free(cuts);
+}
+
+static void test_body_limit(void **state)
+{
+	static const char req[] = "POST /f HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"
+				  "POST /g HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+	size_t cut = 45;
+	struct seen s;
+
+	assert_int_equal(feed_cut(req, 4, &cut, 1, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.req[0], "POST /f|Content-Length=10|body=0123|truncated");
+	assert_string_equal(s.req[1], "POST /g|Content-Length=4|body=abcd");
+}
+
+static void test_bad_framing(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"GARBAGE\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",	/* h2 preface: not followed here */
+		"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nmore bytes",
+	};
+	struct seen s;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct h1_conn *c = h1_new(64, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(h1_feed(c, bad[i], strlen(bad[i])), -EPROTO);
+		/* Sticky: a good request after it is not parsed. */
+		assert_int_equal(h1_feed(c, "GET / HTTP/1.1\r\n\r\n", 18), -EPROTO);
+		h1_free(c);
+	}
+}
+
+static void test_url_limit(void **state)
+{
+	size_t n = H1_MAX_URL + 32;
+	char *req = malloc(n + 32);
+	struct seen s;
+
+	assert_non_null(req);
+	memcpy(req, "GET /", 5);
+	memset(req + 5, 'a', n);
+	strcpy(req + 5 + n, " HTTP/1.1\r\n\r\n");
+	assert_int_equal(feed_cut(req, 64, NULL, 0, &s), -EPROTO);
+	assert_int_equal(s.n, 0);
+	free(req);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipelined_whole),
+		cmocka_unit_test(test_split_every_byte),
+		cmocka_unit_test(test_byte_by_byte),
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_bad_framing),
+		cmocka_unit_test(test_url_limit),
+	};
+
+	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);
+}
