@@ -325,48 +325,26 @@ static void mapped(struct moat_addr *m, __u32 host_order)
 	m->a[3] = htonl(host_order);
 }
 
-/* Puts hosts into a moat exact table, in batches, and keeps its Bloom filter
- * (one push per host: filters take no batches) and its count true. */
-static int fill_hash(int map_fd, int bloom_fd, int count_fd, const __u32 *hosts, size_t n)
+/* n random hosts into one of moat's tables, through the library's batch
+ * fill (filter, entries, count in the order the program relies on). */
+static int fill_hosts(struct moat_table t, const __u32 *hosts, size_t n)
 {
-	const size_t chunk = 65536;
-	struct moat_addr *keys = calloc(chunk, sizeof(*keys));
-	struct moat_entry *vals = calloc(chunk, sizeof(*vals));
-	struct moat_table_count cnt;
-	__u32 zero = 0, k;
-	int err = 0;
+	struct moat_cidr *c = calloc(n, sizeof(*c));
+	struct moat_entry *e = calloc(n, sizeof(*e));
+	int err = -ENOMEM;
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < chunk; i++) {
-		vals[i].origin = MOAT_ORIGIN_RUNTIME;
-		snprintf(vals[i].name, sizeof(vals[i].name), "bench");
-	}
-	for (size_t off = 0; off < n; off += chunk) {
-		size_t m = n - off < chunk ? n - off : chunk;
-
-		for (size_t i = 0; i < m; i++)
-			mapped(&keys[i], hosts[off + i]);
-		k = m;
-		if (bpf_map_update_batch(map_fd, keys, vals, &k, NULL)) {
-			err = -errno;
-			goto out;
+	if (c && e) {
+		for (size_t i = 0; i < n; i++) {
+			mapped(&c[i].addr, hosts[i]);
+			c[i].prefixlen = 128;
+			c[i].family = AF_INET;
+			e[i].origin = MOAT_ORIGIN_RUNTIME;
+			snprintf(e[i].name, sizeof(e[i].name), "bench");
 		}
-		if ((err = moat_filter_add_many(bloom_fd, keys, m)))
-			goto out;
+		err = moat_table_fill(t, c, e, n);
 	}
-	if (bpf_map_lookup_elem(count_fd, &zero, &cnt)) {
-		err = -errno;
-		goto out;
-	}
-	cnt.exact += n;
-	if (bpf_map_update_elem(count_fd, &zero, &cnt, BPF_ANY))
-		err = -errno;
-out:
-	free(keys);
-	free(vals);
+	free(c);
+	free(e);
 	return err;
 }
 
@@ -836,10 +814,10 @@ int main(void)
 
 	moat_gen_maps(&gen, &maps);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, table, N_TABLE);
+	err = fill_hosts(moat_pins_devops(&maps), table, N_TABLE);
 	if (!err) {
 		moat_gen_maps(&gen_nov, &maps);
-		err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, table, N_TABLE);
+		err = fill_hosts(moat_pins_devops(&maps), table, N_TABLE);
 	}
 	if (err) {
 		fprintf(stderr, "Error: couldn't fill the devops table: %s\n", strerror(-err));
@@ -945,9 +923,9 @@ int main(void)
 			goto out;
 		}
 		moat_gen_maps(&gen_peer, &maps);
-		err = fill_hash(maps.devops, maps.devops_bloom, maps.devops_count, hosts, PEER_N) ?:
-		      fill_hash(maps.deny, maps.deny_bloom, maps.deny_count, hosts + PEER_N, PEER_N) ?:
-		      fill_hash(maps.ban, maps.ban_bloom, maps.ban_count, hosts + 2 * PEER_N, PEER_N) ?:
+		err = fill_hosts(moat_pins_devops(&maps), hosts, PEER_N) ?:
+		      fill_hosts(moat_pins_deny(&maps), hosts + PEER_N, PEER_N) ?:
+		      fill_hosts(moat_pins_ban(&maps), hosts + 2 * PEER_N, PEER_N) ?:
 		      stateful_pkts(&gen_peer, &tfo, &tls_data, &reply) ?:
 		      syn(&ssh_stranger, 4, NULL, 22);
 		ssh_devops10k = ssh_stranger;

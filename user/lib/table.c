@@ -257,7 +257,7 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 	struct moat_addr *hosts = malloc((n ? n : 1) * sizeof(*hosts));
 	struct moat_lpm_key *pfx = malloc((n ? n : 1) * sizeof(*pfx));
 	struct moat_entry *hv = malloc((n ? n : 1) * sizeof(*hv)), *pv = malloc((n ? n : 1) * sizeof(*pv));
-	struct moat_table_count cnt = {};
+	struct moat_table_count cnt = {}, old;
 	__u32 zero = 0, k;
 	int err = 0;
 
@@ -304,6 +304,12 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 			goto out;
 		}
 	}
+	if (bpf_map_lookup_elem(t.count, &zero, &old)) {
+		err = -errno;
+		goto out;
+	}
+	cnt.exact += old.exact;
+	cnt.prefix += old.prefix;
 	if (bpf_map_update_elem(t.count, &zero, &cnt, BPF_ANY))
 		err = -errno;
 out:

@@ -24,9 +24,10 @@ int moat_table_refilter(struct moat_table t);
 /* Inserts or replaces the entry for c. */
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e);
 /*
- * Fills a table that is empty (a new generation's) with n entries in a few
- * syscalls: entries[i] for cidrs[i]; of equal CIDRs the first is kept. The
- * counts are set, not added to.
+ * Puts n entries none of which is in the table yet (a new generation's
+ * table, say) in a few syscalls: entries[i] for cidrs[i]; of equal CIDRs the
+ * first is kept. Filter first, entries second, counts last, as
+ * moat_table_put.
  */
 int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 		    const struct moat_entry *entries, size_t n);

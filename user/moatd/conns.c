@@ -127,23 +127,29 @@ struct sockset {
 	size_t n, cap;
 };
 
+static int push(struct sockset *set, const struct moat_flow_key *k)
+{
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		void *a = realloc(set->k, cap * sizeof(*set->k));
+
+		if (!a)
+			return -ENOMEM;
+		set->k = a;
+		set->cap = cap;
+	}
+	set->k[set->n++] = *k;
+	return 0;
+}
+
 static int add_sock(const struct moat_sock *s, void *ctx)
 {
-	struct sockset *set = ctx;
+	struct moat_flow_key k;
 
 	if (s->state == MOAT_TCP_LISTEN)
 		return 0;
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 1024;
-		void *k = realloc(set->k, cap * sizeof(*set->k));
-
-		if (!k)
-			return -ENOMEM;
-		set->k = k;
-		set->cap = cap;
-	}
-	sock_key(s, &set->k[set->n++]);
-	return 0;
+	sock_key(s, &k);
+	return push(ctx, &k);
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -155,7 +161,7 @@ int moatd_sweep_conns(const struct moat_pins *p)
 {
 	int conns_fd = p->conns;
 	__u64 ckey = meta_conn_key(p->meta);
-	struct moat_flow_key key, *cur = NULL;
+	struct moat_flow_key key, prev;
 	struct sockset set = {}, dead = {};
 	struct moat_conn_locked v;
 	/* A connection enters conns on the client's ACK, just before the
@@ -170,25 +176,14 @@ int moatd_sweep_conns(const struct moat_pins *p)
 	/* Entries made after the socket table was read may have a socket it
 	 * does not show yet: they stay. Deleted after the walk, which a
 	 * deletion would send back to the start. */
-	while (!bpf_map_get_next_key(conns_fd, cur, &key)) {
-		struct moat_flow_key *k;
-
-		if (dead.n == dead.cap) {
-			size_t cap = dead.cap ? dead.cap * 2 : 1024;
-
-			if (!(k = realloc(dead.k, cap * sizeof(*k)))) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			dead.k = k;
-			dead.cap = cap;
-		}
-		dead.k[dead.n] = key;
-		cur = &dead.k[dead.n];
+	for (bool first = true; !bpf_map_get_next_key(conns_fd, first ? NULL : &prev, &key);
+	     first = false) {
+		prev = key;
 		if (bpf_map_lookup_elem(conns_fd, &key, &v) || v.c.created_ns >= start ||
 		    bsearch(&key, set.k, set.n, sizeof(*set.k), key_cmp))
 			continue;
-		dead.n++;
+		if ((ret = push(&dead, &key)))
+			goto out;
 	}
 	for (size_t i = 0; i < dead.n; i++) {
 		if (ckey)	/* first: never a fast path without its entry */
