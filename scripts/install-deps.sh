@@ -14,14 +14,16 @@ PKGS=(
 	iproute2 iputils-ping util-linux procps openssl ca-certificates nginx-light openssh-server
 	openssh-client curl nmap ncat socat python3-scapy jq
 	prometheus prometheus-alertmanager
-	# make bench: a peer to compare with, and the plot
-	xdp-tools gnuplot-nox
+	# make bench: peers to compare with (xdp-filter, nftables), load for
+	# nginx with and without the inspector (wrk, h2load), and the plot
+	xdp-tools nftables wrk nghttp2-client gnuplot-nox
 	# shipping checks: the unit (systemd-analyze), manuals (linted, rendered)
 	systemd mandoc groff-base man-db
 	# make deb and its test
 	debhelper dpkg-dev fakeroot lintian
 	# the inspector: HTTP/1.1 parser, ModSecurity + OWASP CRS, the worker's seccomp filter
-	libhttp-parser-dev libmodsecurity-dev modsecurity-crs libseccomp-dev
+	# and HTTP/2's HPACK inflater
+	libhttp-parser-dev libnghttp2-dev libmodsecurity-dev modsecurity-crs libseccomp-dev
 )
 
 missing=()
