@@ -118,10 +118,9 @@ static int reuse_persistent(struct moat_gen *g, struct moat_bpf *skel, const str
 static int conn_key(const struct moat_pins *persist, bool fresh, __u64 *key)
 {
 	struct moat_meta meta;
-	__u32 zero = 0;
 
 	if (!fresh && persist && persist->meta >= 0 &&
-	    !bpf_map_lookup_elem(persist->meta, &zero, &meta) && meta.conn_key) {
+	    !moat_meta_read(persist->meta, &meta) && meta.conn_key) {
 		*key = meta.conn_key;
 		return 0;
 	}
@@ -132,18 +131,18 @@ static int conn_key(const struct moat_pins *persist, bool fresh, __u64 *key)
 	return 0;
 }
 
+static bool set_conn_key(struct moat_meta *meta, void *key)
+{
+	if (meta->conn_key == *(__u64 *)key)
+		return false;
+	meta->conn_key = *(__u64 *)key;
+	return true;
+}
+
 /* Records the key in meta (new or kept) once the maps exist. */
 static void keep_conn_key(struct moat_bpf *skel, __u64 key)
 {
-	int fd = bpf_map__fd(skel->maps.meta);
-	struct moat_meta meta = {};
-	__u32 zero = 0;
-
-	bpf_map_lookup_elem(fd, &zero, &meta);
-	if (meta.conn_key != key) {
-		meta.conn_key = key;
-		bpf_map_update_elem(fd, &zero, &meta, BPF_ANY);
-	}
+	moat_meta_edit(bpf_map__fd(skel->maps.meta), set_conn_key, &key, NULL);
 }
 
 int moat_gen_load(struct moat_gen *g, const struct moat_config *cfg, const __u32 *slots,

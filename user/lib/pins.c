@@ -30,13 +30,59 @@ const char *moat_verdict_name(unsigned int verdict)
 	return verdict < MOAT_NR_VERDICTS ? verdict_names[verdict] : "unknown";
 }
 
-static int pin_get(const char *dir, const char *name)
+int moat_pin_get(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	return bpf_obj_get(path);
+}
+
+int moat_link_path(char *buf, size_t len, const char *dir, const char *kind,
+		   const char *ifname)
+{
+	return snprintf(buf, len, "%s/%s%s", dir, kind, ifname) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+int moat_link_unpin(const char *path)
+{
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return 0;
+	/* EINVAL: its interface went away, and the link with it. */
+	if (bpf_link_detach(fd) && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	if (!err && unlink(path) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+int moat_meta_read(int meta_fd, struct moat_meta *m)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(meta_fd, &zero, m) ? -errno : 0;
+}
+
+int moat_meta_edit(int meta_fd, bool (*fn)(struct moat_meta *m, void *arg), void *arg,
+		   struct moat_meta *out)
+{
+	struct moat_meta meta;
+	__u32 zero = 0;
+	int err;
+
+	if ((err = moat_meta_read(meta_fd, &meta)))
+		return err;
+	if (fn && fn(&meta, arg) && bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY))
+		return -errno;
+	if (out)
+		*out = meta;
+	return 0;
 }
 
 #define PIN(field, pin, gen) { pin, offsetof(struct moat_pins, field), gen }
@@ -86,7 +132,7 @@ int moat_pins_open(const char *dir, struct moat_pins *p)
 	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
 		int *fd = moat_pin_fd(p, &moat_pin_maps[i]);
 
-		*fd = pin_get(dir, moat_pin_maps[i].name);
+		*fd = moat_pin_get(dir, moat_pin_maps[i].name);
 		if (*fd < 0) {
 			err = -errno;
 			moat_pins_close(p);
@@ -106,6 +152,40 @@ void moat_pins_close(struct moat_pins *p)
 		*fd = -1;
 	}
 	moat_pins_unlock(p);
+}
+
+/* Pins a map, replacing an older pin of the same name atomically. */
+static int pin_replace(const char *dir, const char *name, int fd)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/" MOAT_PIN_REPIN_PREFIX "%s", dir, name) >=
+		    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int moat_pins_pin(const char *dir, struct moat_pins *m)
+{
+	int err;
+
+	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
+		/* Re-pinning a persistent map over itself is harmless. */
+		err = pin_replace(dir, moat_pin_maps[i].name, *moat_pin_fd(m, &moat_pin_maps[i]));
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int moat_pins_lock(struct moat_pins *p)
@@ -211,11 +291,12 @@ static bool iface_attached(const char *dir, const struct moat_iface *ifc)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info), prog_id = 0;
-	char name[PATH_MAX];
+	char path[PATH_MAX];
 	int fd, err;
 
-	snprintf(name, sizeof(name), "%s%s", MOAT_PIN_LINK_PREFIX, ifc->name);
-	fd = pin_get(dir, name);
+	if (moat_link_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, ifc->name))
+		return false;
+	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return false;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
@@ -244,7 +325,6 @@ int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct moat_counter *percpu;
-	__u32 key = 0;
 	int err = 0;
 
 	if (ncpu < 0)
@@ -258,8 +338,8 @@ int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s)
 		if (st->iface.ifindex)
 			st->attached = iface_attached(p->dir, &st->iface);
 	}
-	if (bpf_map_lookup_elem(p->meta, &key, &s->meta))
-		return -errno;
+	if ((err = moat_meta_read(p->meta, &s->meta)))
+		return err;
 
 	/* Per-CPU values are read whole: one syscall per counter, all CPUs. */
 	percpu = calloc(ncpu, sizeof(*percpu));
@@ -339,11 +419,12 @@ int moat_pinned_prog(const char *dir, const char *ifname)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	char name[PATH_MAX];
+	char path[PATH_MAX];
 	int fd, prog = -1;
 
-	snprintf(name, sizeof(name), "%s%s", MOAT_PIN_LINK_PREFIX, ifname);
-	fd = pin_get(dir, name);
+	if (moat_link_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, ifname))
+		return -1;
+	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -1;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex)

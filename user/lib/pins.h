@@ -56,6 +56,8 @@ struct moat_table {
 /* Opens every pinned map; -ENOENT when moat is not loaded under dir. */
 int moat_pins_open(const char *dir, struct moat_pins *p);
 void moat_pins_close(struct moat_pins *p);
+/* Pins every map of m under dir, each replacing its older pin atomically. */
+int moat_pins_pin(const char *dir, struct moat_pins *m);
 /* Exclusive flock on pin_dir: every writer of a table holds it. */
 int moat_pins_lock(struct moat_pins *p);
 void moat_pins_unlock(struct moat_pins *p);
@@ -105,6 +107,36 @@ int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);
 
 /* The program ifname's pinned XDP link runs now (a new fd), or -1. */
 int moat_pinned_prog(const char *dir, const char *ifname);
+
+/* The pinned object name under dir (a new fd), or -1 with errno set. */
+int moat_pin_get(const char *dir, const char *name);
+
+/* The name a map is pinned under first, to replace its pin atomically. */
+#define MOAT_PIN_REPIN_PREFIX	"new_"
+
+/*
+ * Where the link moat holds on ifname is pinned: kind is
+ * MOAT_PIN_LINK_PREFIX (XDP) or MOAT_PIN_TCX_PREFIX (TC egress).
+ * 0, or -ENAMETOOLONG.
+ */
+int moat_link_path(char *buf, size_t len, const char *dir, const char *kind,
+		   const char *ifname);
+/*
+ * Detaches the link pinned at path (its interface runs nothing of moat's
+ * from then on) and removes the pin. 0 also when nothing is pinned there
+ * or the link was detached already; -errno when either step failed.
+ */
+int moat_link_unpin(const char *path);
+
+/* meta holds one value, at key 0: read it (0 or -errno). */
+int moat_meta_read(int meta_fd, struct moat_meta *m);
+/*
+ * Read-modify-write of meta: fn (NULL: none) changes *m and returns
+ * whether to write it back. *out (when not NULL) gets meta as it is after.
+ * 0 or -errno.
+ */
+int moat_meta_edit(int meta_fd, bool (*fn)(struct moat_meta *m, void *arg), void *arg,
+		   struct moat_meta *out);
 
 /* Entries in a hash/LRU map, by batch lookups (not for the packet path). */
 int moat_map_count(int fd, uint64_t *n);

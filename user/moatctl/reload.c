@@ -16,23 +16,15 @@
 
 #define RELOAD_WAIT_S 60
 
-static int meta_read(struct ctl *c, struct moat_meta *m)
+/* meta through fn (NULL: read only), *m as it is after; says what failed. */
+static int meta_edit(struct ctl *c, bool (*fn)(struct moat_meta *, void *), void *arg,
+		     struct moat_meta *m)
 {
-	__u32 zero = 0;
+	int err = moat_meta_edit(c->pins.meta, fn, arg, m);
 
-	if (bpf_map_lookup_elem(c->pins.meta, &zero, m)) {
-		ctl_error(c, "couldn't read %s/meta: %s", c->pin_dir, strerror(errno));
-		return EXIT_FAILED;
-	}
-	return EXIT_OK;
-}
-
-static int meta_write(struct ctl *c, const struct moat_meta *m)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(c->pins.meta, &zero, m, BPF_ANY)) {
-		ctl_error(c, "couldn't write %s/meta: %s", c->pin_dir, strerror(errno));
+	if (err) {
+		ctl_error(c, "couldn't %s %s/meta: %s", fn ? "update" : "read", c->pin_dir,
+			  strerror(-err));
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;
@@ -54,8 +46,27 @@ static bool is_moatd(__u32 pid)
 	return !strcmp(comm, "moatd\n");
 }
 
+struct reload_ask {
+	uint64_t within;
+	bool running;		/* a moatd to ask */
+};
+
+/* The deadline goes in first: moatd reads it once the policy is in. */
+static bool ask_reload(struct moat_meta *m, void *arg)
+{
+	struct reload_ask *ask = arg;
+
+	ask->running = m->moatd_pid && is_moatd(m->moatd_pid);
+	if (!ask->running)
+		return false;
+	m->confirm_deadline = ask->within ? (__u64)time(NULL) + ask->within : 0;
+	m->confirm_within = ask->within;	/* moatd counts it again once in force */
+	return true;
+}
+
 int do_reload(struct ctl *c, int argc, char **argv)
 {
+	struct reload_ask ask = {};
 	struct moat_meta m;
 	uint64_t within = 0;
 	__u64 gen0;
@@ -75,18 +86,14 @@ int do_reload(struct ctl *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if ((ret = ctl_open_locked(c)) || (ret = meta_read(c, &m)))
+	ask.within = within;
+	if ((ret = ctl_open_locked(c)) || (ret = meta_edit(c, ask_reload, &ask, &m)))
 		return ret;
-	if (!m.moatd_pid || !is_moatd(m.moatd_pid)) {
+	if (!ask.running) {
 		ctl_error(c, "reload: no moatd is running for %s (start it; it reads its file then)",
 			  c->pin_dir);
 		return EXIT_FAILED;
 	}
-	/* The deadline goes in first: moatd reads it once the policy is in. */
-	m.confirm_deadline = within ? (__u64)time(NULL) + within : 0;
-	m.confirm_within = within;	/* moatd counts it again once in force */
-	if ((ret = meta_write(c, &m)))
-		return ret;
 	gen0 = m.generation;
 	reloads0 = m.reloads;
 	t0 = time(NULL);
@@ -97,7 +104,7 @@ int do_reload(struct ctl *c, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	for (;;) {
-		if ((ret = meta_read(c, &m)))
+		if ((ret = meta_edit(c, NULL, NULL, &m)))
 			return ret;
 		if (m.reloads != reloads0 && m.generation != gen0 && m.reload_failed_at >= (__u64)t0) {
 			ctl_error(c, "policy generation %llu is in force, but moatd reported a problem "
@@ -149,8 +156,20 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Clears a deadline not passed yet; *arg says whether it did. */
+static bool confirm(struct moat_meta *m, void *arg)
+{
+	bool *confirmed = arg;
+
+	*confirmed = m->confirm_deadline && (__u64)time(NULL) < m->confirm_deadline;
+	if (*confirmed)
+		m->confirm_deadline = 0;
+	return *confirmed;
+}
+
 int do_confirm(struct ctl *c, int argc, char **argv)
 {
+	bool confirmed = false;
 	struct moat_meta m;
 	int ret;
 
@@ -158,19 +177,16 @@ int do_confirm(struct ctl *c, int argc, char **argv)
 		ctl_error(c, "confirm: unexpected argument '%s'", argv[0]);
 		return EXIT_USAGE;
 	}
-	if ((ret = ctl_open_locked(c)) || (ret = meta_read(c, &m)))
+	if ((ret = ctl_open_locked(c)) || (ret = meta_edit(c, confirm, &confirmed, &m)))
 		return ret;
-	if (!m.confirm_deadline) {
+	if (!confirmed && !m.confirm_deadline) {
 		ctl_error(c, "confirm: no reload is waiting for confirmation");
 		return EXIT_FAILED;
 	}
-	if ((__u64)time(NULL) >= m.confirm_deadline) {
+	if (!confirmed) {
 		ctl_error(c, "confirm: too late, the deadline has passed (moatd rolls back)");
 		return EXIT_FAILED;
 	}
-	m.confirm_deadline = 0;
-	if ((ret = meta_write(c, &m)))
-		return ret;
 	if (c->json) {
 		json_object *o = json_object_new_object();
 

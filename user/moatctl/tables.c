@@ -136,10 +136,9 @@ static int table_list(struct ctl *c, const struct table_desc *d, int argc, char 
 static int persist(struct ctl *c)
 {
 	struct moat_meta meta;
-	__u32 zero = 0;
 	int err;
 
-	if (bpf_map_lookup_elem(c->pins.meta, &zero, &meta) || !meta.state_dir[0]) {
+	if (moat_meta_read(c->pins.meta, &meta) || !meta.state_dir[0]) {
 		ctl_error(c, "couldn't find moat's state_dir in %s/meta", c->pin_dir);
 		return EXIT_FAILED;
 	}

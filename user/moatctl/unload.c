@@ -16,9 +16,6 @@
 #include <bpf/bpf.h>
 #include "moatctl.h"
 
-/* The temporary name moatd pins a map under before renaming it. */
-#define REPIN_PREFIX "new_"
-
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
@@ -34,8 +31,8 @@ static bool is_moat_pin(const char *name)
 {
 	if (is_link_pin(name))
 		return true;
-	if (has_prefix(name, REPIN_PREFIX))
-		name += strlen(REPIN_PREFIX);
+	if (has_prefix(name, MOAT_PIN_REPIN_PREFIX))
+		name += strlen(MOAT_PIN_REPIN_PREFIX);
 	for (size_t i = 0; i < moat_nr_pin_maps; i++)
 		if (!strcmp(name, moat_pin_maps[i].name))
 			return true;
@@ -77,7 +74,7 @@ static int check_pin_dir(struct ctl *c)
 
 int do_unload(struct ctl *c, int argc, char **argv)
 {
-	int dfd, fd, daemon_fd = -1, detached = 0, failed = 0, foreign = 0;
+	int dfd, daemon_fd = -1, detached = 0, failed = 0, foreign = 0;
 	struct dirent *de;
 	struct moat_pins p;
 	pid_t holder;
@@ -122,15 +119,12 @@ int do_unload(struct ctl *c, int argc, char **argv)
 		if (!is_link_pin(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0 && bpf_link_detach(fd) && errno != EINVAL) {
-			ctl_error(c, "couldn't detach %s: %s", path, strerror(errno));
+		if ((ret = moat_link_unpin(path))) {
+			ctl_error(c, "couldn't detach %s: %s", path, strerror(-ret));
 			failed++;
 		} else if (has_prefix(de->d_name, MOAT_PIN_LINK_PREFIX)) {
 			detached++;
 		}
-		if (fd >= 0)
-			close(fd);
 	}
 	rewinddir(dir);
 	while ((de = readdir(dir))) {

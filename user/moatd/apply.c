@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Loading, attaching and swapping policy generations (SPEC §4, moatd). */
+/*
+ * Putting a policy in force (SPEC §4): moatd_apply plans where each
+ * interface goes, builds the new generation next to the running one,
+ * has the lockout guard judge it, attaches it, releases interfaces that
+ * left the config, then commits: pins, meta, and the generation moatd holds.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,10 +58,29 @@ int moatd_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, const char *name)
-{
-	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
-}
+/*
+ * One apply, step to step. Every step fills what the next reads; a step
+ * that fails says why in err and leaves what is in force as it was (only
+ * commit, the last, is past that point).
+ */
+struct apply_plan {
+	struct moatd *d;
+	struct moat_config *cfg;		/* the policy to put in force */
+	const struct moat_config *in_force;	/* NULL at start */
+	char *err;
+	size_t errlen;
+	/* plan: */
+	struct moat_pins prev;		/* what is pinned now (fd -1 where not); holds the lock */
+	bool fresh;			/* nothing pinned: the first load since boot */
+	struct moat_iface old[MOAT_MAX_IFACES];	/* the ifaces table as it was, by slot */
+	__u32 slots[MOAT_MAX_IFACES];	/* by interface of cfg */
+	int ifindex[MOAT_MAX_IFACES];
+	bool held[MOAT_MAX_IFACES];	/* moat's link there runs already */
+	/* build: */
+	struct moat_gen gen;
+	struct moat_pins m;		/* the new generation's maps */
+	bool seed_all;
+};
 
 /*
  * Takes the pin-dir lock, then opens the maps already pinned (a previous
@@ -65,34 +89,33 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, 
  */
 static int open_pinned(const char *dir, struct moat_pins *p)
 {
-	char path[PATH_MAX];
 	int err;
 
 	moat_pins_init(p, dir);
 	if ((err = moat_pins_lock(p)))
 		return err;
-	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
-		pin_path(path, sizeof(path), dir, "", moat_pin_maps[i].name);
-		*moat_pin_fd(p, &moat_pin_maps[i]) = bpf_obj_get(path);
-	}
+	for (size_t i = 0; i < moat_nr_pin_maps; i++)
+		*moat_pin_fd(p, &moat_pin_maps[i]) = moat_pin_get(dir, moat_pin_maps[i].name);
 	return 0;
 }
 
 /* Slot of each configured interface: its old slot by name, else a free one. */
-static int assign_slots(const struct moat_config *cfg, int ifaces_fd, __u32 *slots,
-			struct moat_iface *old, char *err, size_t errlen)
+static int assign_slots(struct apply_plan *p)
 {
+	const struct moat_config *cfg = p->cfg;
 	bool used[MOAT_MAX_IFACES] = {};
+	__u32 *slots = p->slots;
 
 	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
-		memset(&old[s], 0, sizeof(old[s]));
-		if (ifaces_fd >= 0)
-			bpf_map_lookup_elem(ifaces_fd, &s, &old[s]);
+		memset(&p->old[s], 0, sizeof(p->old[s]));
+		if (p->prev.ifaces >= 0)
+			bpf_map_lookup_elem(p->prev.ifaces, &s, &p->old[s]);
 	}
 	for (size_t i = 0; i < cfg->n_interfaces; i++) {
 		slots[i] = MOAT_MAX_IFACES;
 		for (__u32 s = 0; s < MOAT_MAX_IFACES; s++)
-			if (old[s].ifindex && !strncmp(old[s].name, cfg->interfaces[i], MOAT_IFNAMSIZ))
+			if (p->old[s].ifindex &&
+			    !strncmp(p->old[s].name, cfg->interfaces[i], MOAT_IFNAMSIZ))
 				slots[i] = s;
 		if (slots[i] < MOAT_MAX_IFACES)
 			used[slots[i]] = true;
@@ -101,14 +124,14 @@ static int assign_slots(const struct moat_config *cfg, int ifaces_fd, __u32 *slo
 		if (slots[i] < MOAT_MAX_IFACES)
 			continue;
 		for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
-			if (!used[s] && !old[s].ifindex) {
+			if (!used[s] && !p->old[s].ifindex) {
 				slots[i] = s;
 				used[s] = true;
 				break;
 			}
 		}
 		if (slots[i] == MOAT_MAX_IFACES) {
-			snprintf(err, errlen, "interface '%s': no free slot (%d interfaces at most)",
+			snprintf(p->err, p->errlen, "interface '%s': no free slot (%d interfaces at most)",
 				 cfg->interfaces[i], MOAT_MAX_IFACES);
 			return -ENOSPC;
 		}
@@ -116,174 +139,8 @@ static int assign_slots(const struct moat_config *cfg, int ifaces_fd, __u32 *slo
 	return 0;
 }
 
-/* libbpf 1.1 predates tcx; the kernel has it (6.6+). */
-#ifndef BPF_TCX_EGRESS
-#define BPF_TCX_EGRESS 47
-#endif
-
-/*
- * The pinned link at path, if it still hooks ifindex: then points it at
- * prog_fd (one atomic swap) and returns 1. A stale pin (its interface went
- * away) is removed and 0 returned; errors are -errno.
- */
-static int link_swap(const char *path, int ifindex, int prog_fd)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	int fd, ret;
-
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	/* xdp.ifindex and tcx.ifindex share their place in the union. */
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.xdp.ifindex != (__u32)ifindex) {
-		close(fd);
-		unlink(path);
-		return 0;
-	}
-	ret = bpf_link_update(fd, prog_fd, NULL);
-	close(fd);
-	return ret ? ret : 1;
-}
-
-/* Pins a new link; unpinned it would die with us, so it is taken down. */
-static int link_pin(int fd, const char *path, char *err, size_t errlen)
-{
-	int ret;
-
-	if (!bpf_obj_pin(fd, path)) {
-		close(fd);
-		return 0;
-	}
-	ret = -errno;
-	bpf_link_detach(fd);
-	close(fd);
-	snprintf(err, errlen, "couldn't pin %s: %s", path, strerror(-ret));
-	return ret;
-}
-
-static int link_create(int prog_fd, int ifindex, __u32 flags)
-{
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
-
-	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
-}
-
-/*
- * Points the interface's pinned XDP link at the new program, or creates and
- * pins the link. Returns the attach mode, or -errno.
- */
-static int attach_xdp(const char *dir, const char *name, int ifindex, int prog_fd,
-		      enum moat_xdp_mode want, __u32 old_mode, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	int fd, mode, ret;
-
-	if ((ret = pin_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, name)))
-		return ret;
-	ret = link_swap(path, ifindex, prog_fd);
-	if (ret < 0) {
-		snprintf(err, errlen, "couldn't update XDP link on '%s': %s", name, strerror(-ret));
-		return ret;
-	}
-	if (ret)
-		return old_mode;
-
-	mode = want == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : MOAT_XDP_NATIVE;
-	fd = link_create(prog_fd, ifindex, mode == MOAT_XDP_NATIVE ? XDP_FLAGS_DRV_MODE
-								  : XDP_FLAGS_SKB_MODE);
-	if (fd < 0 && want == MOAT_XDP_MODE_AUTO) {
-		moat_warn("interface '%s': native XDP unavailable (%s), using generic mode",
-			  name, strerror(errno));
-		mode = MOAT_XDP_GENERIC;
-		fd = link_create(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
-	}
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "couldn't attach XDP to '%s': %s", name, strerror(-ret));
-		return ret;
-	}
-	ret = link_pin(fd, path, err, errlen);
-	return ret ? ret : mode;
-}
-
-/* The egress flow recorder: attached with outbound.track, removed without. */
-static int attach_egress(const char *dir, const char *name, int ifindex, int prog_fd,
-			 bool track, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	int fd, ret;
-
-	if ((ret = pin_path(path, sizeof(path), dir, MOAT_PIN_TCX_PREFIX, name)))
-		return ret;
-	if (!track) {
-		if ((fd = bpf_obj_get(path)) >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-			unlink(path);
-		}
-		return 0;
-	}
-	ret = link_swap(path, ifindex, prog_fd);
-	if (ret < 0) {
-		snprintf(err, errlen, "couldn't update TC egress link on '%s': %s", name,
-			 strerror(-ret));
-		return ret;
-	}
-	if (ret)
-		return 0;
-	fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_EGRESS, NULL);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "couldn't attach TC egress (tcx) to '%s': %s", name,
-			 strerror(-ret));
-		return ret;
-	}
-	return link_pin(fd, path, err, errlen);
-}
-
-/* The egress program records host-opened flows and confirms validated
- * connections: either needs it. */
-static bool egress_needed(const struct moat_config *cfg)
-{
-	return cfg->outbound.track || cfg->tls.validate || cfg->ssh.validate;
-}
-
-/* Pins a map, replacing an older pin of the same name atomically. */
-static int pin_replace(const char *dir, const char *name, int fd)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-
-	if (pin_path(path, sizeof(path), dir, "", name) ||
-	    pin_path(tmp, sizeof(tmp), dir, "new_", name))
-		return -ENAMETOOLONG;
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp))
-		return -errno;
-	if (rename(tmp, path)) {
-		int err = -errno;
-
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
-static int pin_all(const char *dir, struct moat_pins *m)
-{
-	int err;
-
-	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
-		/* Re-pinning a persistent map over itself is harmless. */
-		err = pin_replace(dir, moat_pin_maps[i].name, *moat_pin_fd(m, &moat_pin_maps[i]));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 /* Whether moat's pinned XDP link on this interface is live. */
-static bool moat_pinned_prog_alive(const char *dir, const char *name)
+static bool pinned_prog_alive(const char *dir, const char *name)
 {
 	int fd = moat_pinned_prog(dir, name);
 
@@ -293,25 +150,54 @@ static bool moat_pinned_prog_alive(const char *dir, const char *name)
 	return true;
 }
 
-/* Detaches what this apply attached to interfaces 0..upto not held before. */
-static void take_down_new(const struct moat_config *cfg, const bool *held, size_t upto)
+/* Step 1: the pins in place (locked), and where each interface goes. */
+static int plan(struct apply_plan *p)
 {
-	const char *prefixes[] = { MOAT_PIN_LINK_PREFIX, MOAT_PIN_TCX_PREFIX };
-	char path[PATH_MAX];
-	int fd;
+	struct moat_config *cfg = p->cfg;
+	struct moat_meta meta;
+	int ret;
 
-	for (size_t i = 0; i <= upto; i++) {
-		if (held[i])
-			continue;
-		for (size_t k = 0; k < 2; k++) {
-			if (pin_path(path, sizeof(path), cfg->pin_dir, prefixes[k],
-				     cfg->interfaces[i]) || (fd = bpf_obj_get(path)) < 0)
-				continue;
-			bpf_link_detach(fd);
-			close(fd);
-			unlink(path);
+	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
+		snprintf(p->err, p->errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
+			 sizeof(meta.state_dir) - 1);
+		return -ENAMETOOLONG;
+	}
+	if ((ret = moatd_prepare_pin_dir(cfg->pin_dir, p->err, p->errlen)))
+		return ret;
+	if ((ret = open_pinned(cfg->pin_dir, &p->prev))) {
+		snprintf(p->err, p->errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
+		return ret;
+	}
+	p->fresh = p->prev.stats < 0;
+
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		p->ifindex[i] = if_nametoindex(cfg->interfaces[i]);
+		if (!p->ifindex[i]) {
+			ret = -errno;
+			snprintf(p->err, p->errlen, "interface '%s': %s", cfg->interfaces[i],
+				 strerror(errno));
+			return ret;
 		}
 	}
+	if ((ret = assign_slots(p)))
+		return ret;
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		const struct moat_iface *o = &p->old[p->slots[i]];
+		__u32 want = cfg->xdp_mode == MOAT_XDP_MODE_NATIVE  ? MOAT_XDP_NATIVE
+			     : cfg->xdp_mode == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : 0;
+
+		/* Native and generic can't both be attached: a mode change would
+		 * need a moment with no program at all. */
+		if (o->ifindex == (__u32)p->ifindex[i] && want && o->xdp_mode != want) {
+			snprintf(p->err, p->errlen,
+				 "interface '%s': xdp_mode change needs 'moatctl unload' and a restart",
+				 cfg->interfaces[i]);
+			return -EBUSY;
+		}
+		p->held[i] = o->ifindex == (__u32)p->ifindex[i] &&
+			     pinned_prog_alive(cfg->pin_dir, cfg->interfaces[i]);
+	}
+	return 0;
 }
 
 static int copy_runtime(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
@@ -323,216 +209,220 @@ static int copy_runtime(const struct moat_cidr *c, const struct moat_entry *e, v
 	return moat_table_put(*to, c, e);
 }
 
-/* Takes an interface that left the config out of moat's hands. */
-static void release_slot(const char *dir, int ifaces_fd, int stats_fd, __u32 slot,
-			 const struct moat_iface *old)
+/* Step 2: the new generation, loaded and filled next to the running one. */
+static int build(struct apply_plan *p)
 {
-	struct moat_iface none = {};
-	char path[PATH_MAX];
-	int fd;
+	struct moat_config *cfg = p->cfg;
+	int ret;
 
-	const char *prefixes[] = { MOAT_PIN_LINK_PREFIX, MOAT_PIN_TCX_PREFIX };
-
-	for (size_t i = 0; i < 2; i++) {
-		if (!pin_path(path, sizeof(path), dir, prefixes[i], old->name) &&
-		    (fd = bpf_obj_get(path)) >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-			unlink(path);
-		}
-	}
-	moat_info("interface '%s': removed from the config, XDP detached", old->name);
-	bpf_map_update_elem(ifaces_fd, &slot, &none, BPF_ANY);
-	/* Zero its counters so a later interface in this slot starts clean. */
-	int ncpu = libbpf_num_possible_cpus();
-	struct moat_counter *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
-
-	for (__u32 i = MOAT_STATS_IDX(slot, 0, 0); zero && i < MOAT_STATS_IDX(slot + 1, 0, 0); i++)
-		bpf_map_update_elem(stats_fd, &i, zero, BPF_ANY);
-	free(zero);
-}
-
-int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen)
-{
-	struct moat_iface old[MOAT_MAX_IFACES];
-	__u32 slots[MOAT_MAX_IFACES];
-	int ifindex[MOAT_MAX_IFACES];
-	bool held[MOAT_MAX_IFACES];
-	struct moat_pins prev, m;
-	struct moat_gen gen = {};
-	struct moat_meta meta = {};
-	bool fresh, seed_all;
-	__u32 zero = 0;
-	int ret, old_fd, pinned;
-
-	if (strlen(cfg->state_dir) >= sizeof(meta.state_dir)) {
-		snprintf(err, errlen, "state_dir %s: longer than %zu bytes", cfg->state_dir,
-			 sizeof(meta.state_dir) - 1);
-		return -ENAMETOOLONG;
-	}
-	if ((ret = moatd_prepare_pin_dir(cfg->pin_dir, err, errlen)))
+	ret = moat_gen_load(&p->gen, cfg, p->slots, cfg->n_interfaces, &p->prev, p->err,
+			    p->errlen);
+	if (ret || (ret = moat_gen_fill(&p->gen, cfg, p->err, p->errlen)))
 		return ret;
-	if ((ret = open_pinned(cfg->pin_dir, &prev))) {
-		snprintf(err, errlen, "couldn't lock %s: %s", cfg->pin_dir, strerror(-ret));
-		goto out;
-	}
-	fresh = prev.stats < 0;
-
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		ifindex[i] = if_nametoindex(cfg->interfaces[i]);
-		if (!ifindex[i]) {
-			ret = -errno;
-			snprintf(err, errlen, "interface '%s': %s", cfg->interfaces[i], strerror(errno));
-			goto out;
-		}
-	}
-	if ((ret = assign_slots(cfg, prev.ifaces, slots, old, err, errlen)))
-		goto out;
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		const struct moat_iface *o = &old[slots[i]];
-		__u32 want = cfg->xdp_mode == MOAT_XDP_MODE_NATIVE  ? MOAT_XDP_NATIVE
-			     : cfg->xdp_mode == MOAT_XDP_MODE_GENERIC ? MOAT_XDP_GENERIC : 0;
-
-		/* Native and generic can't both be attached: a mode change would
-		 * need a moment with no program at all. */
-		if (o->ifindex == (__u32)ifindex[i] && want && o->xdp_mode != want) {
-			ret = -EBUSY;
-			snprintf(err, errlen,
-				 "interface '%s': xdp_mode change needs 'moatctl unload' and a restart",
-				 cfg->interfaces[i]);
-			goto out;
-		}
-	}
-
-	ret = moat_gen_load(&gen, cfg, slots, cfg->n_interfaces, &prev, err, errlen);
-	if (ret)
-		goto out;
-	if ((ret = moat_gen_fill(&gen, cfg, err, errlen)))
-		goto out;
-	moat_gen_maps(&gen, &m);
-	seed_all = gen.conns_new;
+	moat_gen_maps(&p->gen, &p->m);
 	/* Bans kept across an upgrade whose filter layout changed: every one
 	 * back in the new filter before the program can look. */
-	if (gen.ban_filter_new && (ret = moat_table_refilter(moat_pins_ban(&m)))) {
-		snprintf(err, errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
-		goto out;
+	if (p->gen.ban_filter_new && (ret = moat_table_refilter(moat_pins_ban(&p->m)))) {
+		snprintf(p->err, p->errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
+		return ret;
 	}
-	if (prev.devops >= 0) {
+	if (p->prev.devops >= 0) {
 		/* Runtime entries carry over from the generation in force. */
-		struct moat_table to = moat_pins_devops(&m);
+		struct moat_table to = moat_pins_devops(&p->m);
 
-		ret = moat_table_foreach(moat_pins_devops(&prev), copy_runtime, &to);
+		ret = moat_table_foreach(moat_pins_devops(&p->prev), copy_runtime, &to);
 		if (ret) {
-			snprintf(err, errlen, "couldn't carry runtime devops entries: %s",
+			snprintf(p->err, p->errlen, "couldn't carry runtime devops entries: %s",
 				 strerror(-ret));
-			goto out;
+			return ret;
 		}
-	} else if (fresh) {
+	} else if (p->fresh) {
 		/* After a reboot: what moatctl and the inspector added before. A
 		 * damaged file is logged and set aside; the config loads anyway. */
-		moat_state_restore(cfg->state_dir, moat_pins_devops(&m), moat_pins_ban(&m));
+		moat_state_restore(cfg->state_dir, moat_pins_devops(&p->m), moat_pins_ban(&p->m));
 	}
 
 	/*
 	 * Connections the new program would judge for the first time (all of
 	 * them when the table is new or an interface joins, else those on
 	 * ports that just became validated) predate moat: seeded before it
-	 * judges, and again once it does, for what opened meanwhile.
+	 * judges, and again once it does (commit), for what opened meanwhile.
 	 */
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		held[i] = old[slots[i]].ifindex == (__u32)ifindex[i] &&
-			  moat_pinned_prog_alive(cfg->pin_dir, cfg->interfaces[i]);
-		seed_all |= !held[i];
-	}
-	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, seed_all, &m);
+	p->seed_all = p->gen.conns_new;
+	for (size_t i = 0; i < cfg->n_interfaces; i++)
+		p->seed_all |= !p->held[i];
+	moatd_seed_conns(p->in_force, cfg, p->seed_all, &p->m);
+	return 0;
+}
 
-	old_fd = -1;
+/* Step 3: the lockout guard judges the new program against the one in force. */
+static int guard(struct apply_plan *p)
+{
+	const struct moat_config *cfg = p->cfg;
+	int old_fd = -1, ret;
+
 	for (size_t i = 0; i < cfg->n_interfaces && old_fd < 0; i++)
 		old_fd = moat_pinned_prog(cfg->pin_dir, cfg->interfaces[i]);
-	ret = moatd_lockout_guard(d->have_cfg ? &d->cfg : NULL, cfg, old_fd,
-				  moat_gen_prog_fd(&gen, 0), err, errlen);
+	ret = moatd_lockout_guard(p->in_force, cfg, old_fd, moat_gen_prog_fd(&p->gen, 0),
+				  p->err, p->errlen);
 	if (old_fd >= 0)
 		close(old_fd);
-	if (ret)
-		goto out;
+	return ret;
+}
 
-	/*
-	 * Interfaces moat does not hold yet are attached first: that can fail
-	 * (a driver without native XDP, a kernel without tcx), and then they
-	 * are taken down again and nothing has changed. The swaps of links
-	 * already in place come last: an update of a live link does not fail
-	 * for reasons a config can cause.
-	 */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < cfg->n_interfaces; i++) {
-			const struct moat_iface *o = &old[slots[i]];
-			struct moat_iface ifc = { .ifindex = ifindex[i] };
-			int mode;
+/* The egress program records host-opened flows and confirms validated
+ * connections: either needs it. */
+static bool egress_needed(const struct moat_config *cfg)
+{
+	return cfg->outbound.track || cfg->tls.validate || cfg->ssh.validate;
+}
 
-			if (held[i] != (pass == 1))
-				continue;
-			/* Egress first: replies must be recognised before
-			 * ingress starts judging them. */
-			ret = attach_egress(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-					    moat_gen_egress_fd(&gen, i), egress_needed(cfg),
-					    err, errlen);
-			mode = ret ? ret : attach_xdp(cfg->pin_dir, cfg->interfaces[i], ifindex[i],
-						      moat_gen_prog_fd(&gen, i), cfg->xdp_mode,
-						      o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE,
-						      err, errlen);
-			if (mode < 0) {
-				ret = mode;
-				if (pass == 0)
-					take_down_new(cfg, held, i);
-				goto out;
-			}
-			ifc.xdp_mode = mode;
-			snprintf(ifc.name, sizeof(ifc.name), "%s", cfg->interfaces[i]);
-			bpf_map_update_elem(m.ifaces, &slots[i], &ifc, BPF_ANY);
-		}
+/* Egress first: replies must be recognised before ingress judges them.
+ * Records the interface in the new ifaces table; mode or -errno. */
+static int attach_one(struct apply_plan *p, size_t i)
+{
+	const struct moat_config *cfg = p->cfg;
+	const struct moat_iface *o = &p->old[p->slots[i]];
+	struct moat_iface ifc = { .ifindex = p->ifindex[i] };
+	int mode;
+
+	mode = moatd_attach_egress(cfg->pin_dir, cfg->interfaces[i], p->ifindex[i],
+				   moat_gen_egress_fd(&p->gen, i), egress_needed(cfg), p->err,
+				   p->errlen);
+	if (mode < 0)
+		return mode;
+	mode = moatd_attach_xdp(cfg->pin_dir, cfg->interfaces[i], p->ifindex[i],
+				moat_gen_prog_fd(&p->gen, i), cfg->xdp_mode,
+				o->xdp_mode ? o->xdp_mode : MOAT_XDP_NATIVE, p->err, p->errlen);
+	if (mode < 0)
+		return mode;
+	ifc.xdp_mode = mode;
+	snprintf(ifc.name, sizeof(ifc.name), "%s", cfg->interfaces[i]);
+	bpf_map_update_elem(p->m.ifaces, &p->slots[i], &ifc, BPF_ANY);
+	return mode;
+}
+
+/*
+ * Step 4: interfaces moat does not hold yet are attached first: that can
+ * fail (a driver without native XDP, a kernel without tcx), and then they
+ * are taken down again and nothing has changed. The swaps of links
+ * already in place come last: an update of a live link does not fail for
+ * reasons a config can cause.
+ */
+static int attach(struct apply_plan *p)
+{
+	const struct moat_config *cfg = p->cfg;
+	int ret;
+
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		if (p->held[i] || (ret = attach_one(p, i)) >= 0)
+			continue;
+		for (size_t k = 0; k <= i; k++)
+			if (!p->held[k])
+				moatd_unpin_links(cfg->pin_dir, cfg->interfaces[k]);
+		return ret;
 	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++)
+		if (p->held[i] && (ret = attach_one(p, i)) < 0)
+			return ret;
+	return 0;
+}
+
+/* Step 5: interfaces that left the config, out of moat's hands. */
+static void release(struct apply_plan *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
 	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++) {
+		struct moat_iface none = {};
+		struct moat_counter *zero;
 		bool kept = false;
 
-		for (size_t i = 0; i < cfg->n_interfaces; i++)
-			kept |= slots[i] == s;
-		if (old[s].ifindex && !kept)
-			release_slot(cfg->pin_dir, m.ifaces, m.stats, s, &old[s]);
+		for (size_t i = 0; i < p->cfg->n_interfaces; i++)
+			kept |= p->slots[i] == s;
+		if (!p->old[s].ifindex || kept)
+			continue;
+		moatd_unpin_links(p->cfg->pin_dir, p->old[s].name);
+		moat_info("interface '%s': removed from the config, XDP detached", p->old[s].name);
+		bpf_map_update_elem(p->m.ifaces, &s, &none, BPF_ANY);
+		/* Zero its counters so a later interface in this slot starts clean. */
+		zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+		for (__u32 i = MOAT_STATS_IDX(s, 0, 0); zero && i < MOAT_STATS_IDX(s + 1, 0, 0); i++)
+			bpf_map_update_elem(p->m.stats, &i, zero, BPF_ANY);
+		free(zero);
 	}
-	moatd_seed_conns(d->have_cfg ? &d->cfg : NULL, cfg, seed_all, &m);
-	/* The links run the new generation now: from here on a failure does
-	 * not undo it, and the message must say so. */
-	pinned = pin_all(cfg->pin_dir, &m);
-	if (pinned)
-		snprintf(err, errlen, "the new policy is in force, but its maps couldn't be pinned "
-			 "under %s (%s): moatctl may change tables that are no longer in force "
-			 "until a reload pins them", cfg->pin_dir, strerror(-pinned));
+}
 
-	bpf_map_lookup_elem(m.meta, &zero, &meta);
-	if (!fresh && meta.layout != MOAT_LAYOUT)
-		moat_info("pins under %s now have layout %#x (they had %#x)", cfg->pin_dir,
-			  MOAT_LAYOUT, meta.layout);
-	meta.layout = MOAT_LAYOUT;
-	meta.generation++;
-	meta.loaded_at = time(NULL);
-	meta.reload_failed_at = pinned ? (__u64)time(NULL) : 0;
-	meta.mode = cfg->mode;
-	meta.moatd_pid = getpid();
-	snprintf(meta.state_dir, sizeof(meta.state_dir), "%s", cfg->state_dir);
-	bpf_map_update_elem(m.meta, &zero, &meta, BPF_ANY);
+struct stamp {
+	const struct moat_config *cfg;
+	bool fresh, pin_failed;
+};
+
+/* meta for the generation now in force. */
+static bool stamp_meta(struct moat_meta *meta, void *arg)
+{
+	const struct stamp *st = arg;
+
+	if (!st->fresh && meta->layout != MOAT_LAYOUT)
+		moat_info("pins under %s now have layout %#x (they had %#x)", st->cfg->pin_dir,
+			  MOAT_LAYOUT, meta->layout);
+	meta->layout = MOAT_LAYOUT;
+	meta->generation++;
+	meta->loaded_at = time(NULL);
+	meta->reload_failed_at = st->pin_failed ? (__u64)time(NULL) : 0;
+	meta->mode = st->cfg->mode;
+	meta->moatd_pid = getpid();
+	snprintf(meta->state_dir, sizeof(meta->state_dir), "%s", st->cfg->state_dir);
+	return true;
+}
+
+/*
+ * Step 6: the links run the new generation now: from here on a failure
+ * does not undo it, and the message must say so. Pins it, stamps meta,
+ * hands the generation to moatd. 0, or 1 when the pins failed.
+ */
+static int commit(struct apply_plan *p)
+{
+	const struct moat_config *cfg = p->cfg;
+	struct stamp st = { cfg, p->fresh, false };
+	struct moatd *d = p->d;
+	struct moat_meta meta = {};
+	int pinned;
+
+	moatd_seed_conns(p->in_force, cfg, p->seed_all, &p->m);
+	pinned = moat_pins_pin(cfg->pin_dir, &p->m);
+	if (pinned)
+		snprintf(p->err, p->errlen, "the new policy is in force, but its maps couldn't be "
+			 "pinned under %s (%s): moatctl may change tables that are no longer in "
+			 "force until a reload pins them", cfg->pin_dir, strerror(-pinned));
+	st.pin_failed = pinned;
+	moat_meta_edit(p->m.meta, stamp_meta, &st, &meta);
 
 	pthread_mutex_lock(&d->lock);
 	moat_gen_destroy(&d->gen);
-	d->gen = gen;
-	memset(&gen, 0, sizeof(gen));
+	d->gen = p->gen;
+	memset(&p->gen, 0, sizeof(p->gen));
 	pthread_mutex_unlock(&d->lock);
 	moat_info("policy generation %llu in force on %zu interface(s), mode %s",
 		  (unsigned long long)meta.generation, cfg->n_interfaces,
 		  cfg->mode == MOAT_MODE_MONITOR ? "monitor" : "enforce");
-	ret = pinned ? 1 : 0;
-out:
-	moat_gen_destroy(&gen);
-	moat_pins_close(&prev);
+	return pinned ? 1 : 0;
+}
+
+int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen)
+{
+	struct apply_plan p = { .d = d, .cfg = cfg, .in_force = d->have_cfg ? &d->cfg : NULL,
+				.err = err, .errlen = errlen };
+	int ret;
+
+	moat_pins_init(&p.prev, cfg->pin_dir);
+	if (!(ret = plan(&p)) && !(ret = build(&p)) && !(ret = guard(&p)) &&
+	    !(ret = attach(&p))) {
+		release(&p);
+		ret = commit(&p);
+	}
+	moat_gen_destroy(&p.gen);
+	moat_pins_close(&p.prev);
 	return ret;
 }
 

@@ -75,9 +75,8 @@ static void ok_slot(int fd, __u64 key, const struct moat_flow_key *k, bool set)
 static __u64 meta_conn_key(int meta_fd)
 {
 	struct moat_meta meta = {};
-	__u32 zero = 0;
 
-	bpf_map_lookup_elem(meta_fd, &zero, &meta);
+	moat_meta_read(meta_fd, &meta);
 	return meta.conn_key;
 }
 

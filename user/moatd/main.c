@@ -84,7 +84,7 @@ static void usage(FILE *f)
 }
 
 /* systemd Type=notify without linking libsystemd. */
-static void sd_notify_msg(const char *msg)
+void moatd_notify(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -101,204 +101,6 @@ static void sd_notify_msg(const char *msg)
 	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa,
 	       offsetof(struct sockaddr_un, sun_path) + strlen(path));
 	close(fd);
-}
-
-/* Reads meta, lets fn change it, writes it back (fn returns false: no write). */
-static int meta_edit(const struct moat_config *cfg, bool (*fn)(struct moat_meta *, void *),
-		     void *arg, struct moat_meta *out)
-{
-	struct moat_meta meta;
-	struct moat_pins p;
-	__u32 zero = 0;
-	int err;
-
-	if ((err = moat_pins_open(cfg->pin_dir, &p)))
-		return err;
-	err = bpf_map_lookup_elem(p.meta, &zero, &meta) ? -errno : 0;
-	if (!err && fn && fn(&meta, arg) && bpf_map_update_elem(p.meta, &zero, &meta, BPF_ANY))
-		err = -errno;
-	if (!err && out)
-		*out = meta;
-	moat_pins_close(&p);
-	return err;
-}
-
-static bool set_failed(struct moat_meta *m, void *arg)
-{
-	m->reload_failed_at = time(NULL);
-	return true;
-}
-
-static bool count_reload(struct moat_meta *m, void *arg)
-{
-	m->reloads++;
-	return true;
-}
-
-static bool clear_deadline(struct moat_meta *m, void *arg)
-{
-	m->confirm_deadline = 0;
-	m->confirm_within = 0;
-	return true;
-}
-
-static bool clear_within(struct moat_meta *m, void *arg)
-{
-	m->confirm_within = 0;
-	return true;
-}
-
-/* The operator can try a policy only once it is in force: the time to
- * confirm it counts from then, however long the reload took. */
-static bool start_deadline(struct moat_meta *m, void *arg)
-{
-	if (m->confirm_within && m->confirm_deadline)
-		m->confirm_deadline = time(NULL) + m->confirm_within;
-	m->confirm_within = 0;
-	return true;
-}
-
-/* A deadline with no rollback target in this process: it cannot be kept. */
-static bool clear_orphan_deadline(struct moat_meta *m, void *arg)
-{
-	if (!m->confirm_deadline)
-		return false;
-	*(__u64 *)arg = m->confirm_deadline;
-	m->confirm_deadline = 0;
-	m->confirm_within = 0;
-	return true;
-}
-
-/*
- * The policy just replaced stays in memory while moatctl reload
- * --confirm-within waits for 'moatctl confirm' (meta.confirm_deadline);
- * a later reload keeps the oldest one: the last confirmed policy.
- */
-static void keep_for_rollback(struct moatd *d, struct moat_config *old)
-{
-	struct moat_meta meta;
-
-	if (meta_edit(&d->cfg, start_deadline, NULL, &meta) || !meta.confirm_deadline) {
-		moat_config_free(old);
-		if (d->have_rollback) {	/* reloaded without waiting: confirmed */
-			moat_config_free(&d->rollback);
-			d->have_rollback = false;
-		}
-		return;
-	}
-	if (d->have_rollback) {
-		moat_config_free(old);
-	} else {
-		d->rollback = *old;
-		d->have_rollback = true;
-	}
-	moat_info("this policy rolls back in %lld s unless 'moatctl confirm' runs",
-		  (long long)meta.confirm_deadline - (long long)time(NULL));
-}
-
-/* Called every second: confirmed, still waiting, or time to roll back. */
-static void check_rollback(struct moatd *d)
-{
-	char err[MOAT_ERR_LEN];
-	struct moat_meta meta;
-	int ret;
-
-	if (!d->have_rollback || meta_edit(&d->cfg, NULL, NULL, &meta))
-		return;
-	if (!meta.confirm_deadline) {
-		moat_info("policy generation %llu confirmed", (unsigned long long)meta.generation);
-		moat_config_free(&d->rollback);
-		d->have_rollback = false;
-		return;
-	}
-	if ((__u64)time(NULL) < meta.confirm_deadline)
-		return;
-	moat_warn("not confirmed in time: rolling back to the previous policy "
-		  "(%s still holds the unconfirmed one: fix it before the next reload)",
-		  d->config_path);
-	d->have_rollback = false;
-	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
-	ret = moatd_apply(d, &d->rollback, err, sizeof(err));
-	if (ret > 0)
-		moat_err("rollback: %s", err);
-	if (ret < 0) {
-		moat_err("rollback refused: %s", err);
-		moat_config_free(&d->rollback);
-		d->reload_ok = false;
-		meta_edit(&d->cfg, set_failed, NULL, NULL);
-		moatd_publish(d);
-		return;
-	}
-	moat_config_free(&d->cfg);
-	d->cfg = d->rollback;
-	d->reload_ok = ret == 0;
-	d->last_reload = time(NULL);
-	moatd_publish(d);
-}
-
-static void reload(struct moatd *d)
-{
-	struct moat_http *next = NULL;
-	char err[MOAT_ERR_LEN];
-	struct moat_config cfg, old;
-	int ret;
-
-	moat_info("SIGHUP: reloading %s", d->config_path);
-	sd_notify_msg("RELOADING=1");
-	if (moat_config_load(d->config_path, &cfg, err, sizeof(err))) {
-		moat_err("%s", err);
-		moat_err("reload refused; the policy in force is unchanged");
-		goto failed;
-	}
-	if (strcmp(cfg.pin_dir, d->cfg.pin_dir)) {
-		moat_err("%s: pin_dir cannot change on reload (%s -> %s); restart moatd",
-			 d->config_path, d->cfg.pin_dir, cfg.pin_dir);
-		moat_config_free(&cfg);
-		goto failed;
-	}
-	/* The new address is bound before anything changes, the old one
-	 * still serving: a busy port refuses the reload, never the metrics. */
-	if (moatd_serve_prepare(d, &cfg, &next, err, sizeof(err))) {
-		moat_err("metrics.listen: %s", err);
-		moat_err("reload refused; the policy in force is unchanged, metrics stay on %s",
-			 d->http_listen[0] ? d->http_listen : "(none)");
-		moat_config_free(&cfg);
-		goto failed;
-	}
-	ret = moatd_apply(d, &cfg, err, sizeof(err));
-	if (ret < 0) {
-		moat_err("%s", err);
-		moat_err("reload refused; the policy in force is unchanged");
-		moat_http_stop(next);
-		moat_config_free(&cfg);
-		goto failed;
-	}
-	if (ret > 0)
-		moat_err("reload: %s", err);
-	old = d->cfg;
-	d->cfg = cfg;
-	keep_for_rollback(d, &old);
-	d->reload_ok = ret == 0;
-	d->last_reload = time(NULL);
-	moatd_publish(d);
-	if (moatd_serve(d, next, err, sizeof(err)))
-		moat_err("metrics: couldn't move to %s: %s; still serving on %s", d->cfg.metrics.listen,
-			 err, d->http_listen[0] ? d->http_listen : "(none)");
-	meta_edit(&d->cfg, count_reload, NULL, NULL);	/* moatctl reload waits for it */
-	sd_notify_msg("READY=1");
-	return;
-failed:
-	d->reload_ok = false;
-	/* A refused reload confirms nothing and rolls nothing back; a
-	 * deadline moatctl set for it has nothing to wait for. */
-	meta_edit(&d->cfg, set_failed, NULL, NULL);
-	if (!d->have_rollback)
-		meta_edit(&d->cfg, clear_deadline, NULL, NULL);
-	else	/* the rollback in wait keeps its own deadline */
-		meta_edit(&d->cfg, clear_within, NULL, NULL);
-	meta_edit(&d->cfg, count_reload, NULL, NULL);
-	moatd_publish(d);
-	sd_notify_msg("READY=1");
 }
 
 /*
@@ -350,7 +152,7 @@ static unsigned int pinned_link_ifindex(const char *dir, const char *name)
 	char path[PATH_MAX];
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s%s", dir, MOAT_PIN_LINK_PREFIX, name) >= (int)sizeof(path))
+	if (moat_link_path(path, sizeof(path), dir, MOAT_PIN_LINK_PREFIX, name))
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -433,7 +235,7 @@ static int run(struct moatd *d)
 			return 1;
 		}
 		if ((pfd[1].revents & POLLIN) && read(pfd[1].fd, &ticks, sizeof(ticks)) > 0) {
-			check_rollback(d);
+			moatd_check_rollback(d);
 			if (++tick % SWEEP_INTERVAL_S == 0) {
 				moatd_sweep(d);
 				moatd_publish(d);	/* flow count */
@@ -444,12 +246,12 @@ static int run(struct moatd *d)
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			reload(d);
+			moatd_reload(d);
 			continue;
 		}
 		moat_info("%s: exiting; XDP stays attached (moatctl unload removes it)",
 			  strsignal(si.ssi_signo));
-		sd_notify_msg("STOPPING=1");
+		moatd_notify("STOPPING=1");
 		return 0;
 	}
 }
@@ -464,7 +266,6 @@ int main(int argc, char **argv)
 	char err[MOAT_ERR_LEN];
 	struct moat_config cfg;
 	int c, ret, daemon_fd = -1;
-	__u64 orphan = 0;
 	pid_t holder;
 	sigset_t set;
 
@@ -546,17 +347,7 @@ int main(int argc, char **argv)
 	d.have_cfg = true;
 	d.reload_ok = ret == 0;
 	d.last_reload = time(NULL);
-	/* A moatd that died while a reload waited for 'moatctl confirm' took
-	 * the rollback target with it: the deadline goes too, or the next
-	 * good reload would be rolled back to what is in force now. */
-	if (!meta_edit(&d.cfg, clear_orphan_deadline, &orphan, NULL) && orphan) {
-		char when[32];
-
-		moat_format_time((time_t)orphan, when, sizeof(when));
-		moat_warn("a reload waiting for 'moatctl confirm' until %s was left by a previous "
-			  "moatd; what it would roll back to is gone: %s is in force and nothing "
-			  "will roll back", when, d.config_path);
-	}
+	moatd_clear_orphan_deadline(&d);
 	moatd_publish(&d);
 	/* The inspector's failures leave enforcement as it is. */
 	if (d.cfg.inspector.enabled && moatd_inspector_start(&d, &d.insp))
@@ -565,7 +356,7 @@ int main(int argc, char **argv)
 	 * and /healthz being unreachable is itself the alert. */
 	if (moatd_serve(&d, NULL, err, sizeof(err)))
 		moat_err("metrics: couldn't serve on %s: %s", d.cfg.metrics.listen, err);
-	sd_notify_msg("READY=1");
+	moatd_notify("READY=1");
 
 	ret = run(&d);
 	moat_http_stop(d.http);

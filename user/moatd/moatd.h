@@ -73,12 +73,37 @@ int moatd_serve(struct moatd *d, struct moat_http *next, char *err, size_t errle
 int moatd_apply(struct moatd *d, struct moat_config *cfg, char *err, size_t errlen);
 
 /*
+ * attach.c: points the interface's pinned XDP link at prog_fd, or creates
+ * and pins one (mode: want, native first for auto). Returns the attach
+ * mode (old_mode when the link was there), or -errno with err.
+ */
+int moatd_attach_xdp(const char *dir, const char *name, int ifindex, int prog_fd,
+		     enum moat_xdp_mode want, __u32 old_mode, char *err, size_t errlen);
+/* The egress program the same way with track; without, its link goes. */
+int moatd_attach_egress(const char *dir, const char *name, int ifindex, int prog_fd,
+			bool track, char *err, size_t errlen);
+/* Both of moat's links on an interface, detached and unpinned. */
+void moatd_unpin_links(const char *dir, const char *name);
+
+/*
  * Refuses (-EPERM, err says who) a policy whose program prog_fd would drop
  * an established SSH session of this host that the program in force
  * (old_fd, -1 when none) passes. old: the policy in force or NULL.
  */
 int moatd_lockout_guard(const struct moat_config *old, const struct moat_config *cfg,
 			int old_fd, int prog_fd, char *err, size_t errlen);
+
+/* systemd's notify socket, when there is one: "READY=1" and the like. */
+void moatd_notify(const char *msg);
+
+/*
+ * reload.c: SIGHUP re-reads the file (a refused one changes nothing);
+ * check_rollback, every second, rolls back a policy not confirmed in time;
+ * at start, a deadline a previous moatd left goes (nothing to roll back to).
+ */
+void moatd_reload(struct moatd *d);
+void moatd_check_rollback(struct moatd *d);
+void moatd_clear_orphan_deadline(struct moatd *d);
 
 /* Deletes expired devops entries and bans; logs what it removed. */
 void moatd_sweep(struct moatd *d);
