@@ -8,7 +8,6 @@
  * counter, flow, connection or ban changes.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -30,6 +29,8 @@
 #define AUDIT_EPHEMERAL	40001		/* a gateway port a spoofed reply aims at */
 #define MAX_PROG_MAPS	64
 #define ANY_REASON	-1
+#define OPT_PROMETHEUS	0x100
+#define OPT_CONFIG	0x101
 
 /* Sources that stand for "anyone": documentation addresses (RFC 5737, 3849). */
 #define STRANGER4	"203.0.113.66"
@@ -728,11 +729,12 @@ static void add_ports(json_object *facts, const char *key, const uint16_t *ports
 
 int do_audit(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "prometheus", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option opts[] = {	/* long options only */
+		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{}
 	};
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	const char *prometheus = NULL, *config = MOAT_DEFAULT_CONFIG;
 	struct audit *a = calloc(1, sizeof(*a));
 	struct moat_snapshot *s = malloc(sizeof(*s));
@@ -746,22 +748,15 @@ int do_audit(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	a->c = c;
-	optind = 0;	/* argv[-1] ("audit") plays the program name */
-	while ((opt = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
+	while ((opt = ctl_getopt(c, &g)) != -1) {
 		switch (opt) {
-		case 'p': prometheus = optarg; break;
-		case 'c': config = optarg; break;
-		default:
-			ctl_error(c, "audit: unknown option; see moatctl --help");
-			ret = EXIT_USAGE;
-			goto out;
+		case OPT_PROMETHEUS: prometheus = g.arg; break;
+		case OPT_CONFIG: config = g.arg; break;
+		default: ret = EXIT_USAGE; goto out;
 		}
 	}
-	if (optind != argc + 1) {
-		ctl_error(c, "audit: unexpected argument '%s'", argv[optind - 1]);
-		ret = EXIT_USAGE;
+	if ((ret = ctl_no_more_args(c, argc, argv, g.next)))
 		goto out;
-	}
 	if ((ret = ctl_open(c)))
 		goto out;
 	ret = EXIT_FAILED;

@@ -6,7 +6,6 @@
  * no counter, flow or connection — and report its verdict and reason.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +46,21 @@ out:
 	return prog;
 }
 
+/* Long options only. */
+enum { OPT_FROM = 0x100, OPT_TO, OPT_PROTO, OPT_DPORT, OPT_PAYLOAD, OPT_IFACE };
+
 static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a)
 {
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "proto", required_argument, NULL, 'p' },
-		{ "dport", required_argument, NULL, 'd' },
-		{ "payload", required_argument, NULL, 'P' },
-		{ "interface", required_argument, NULL, 'i' },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "proto", required_argument, NULL, OPT_PROTO },
+		{ "dport", required_argument, NULL, OPT_DPORT },
+		{ "payload", required_argument, NULL, OPT_PAYLOAD },
+		{ "interface", required_argument, NULL, OPT_IFACE },
 		{}
 	};
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	const char *from = NULL, *to = NULL;
 	struct moat_probe *pr = &a->probe;
 	uint16_t port;
@@ -67,44 +70,40 @@ static int parse_args(struct ctl *c, int argc, char **argv, struct check_args *a
 	pr->proto = IPPROTO_TCP;
 	pr->dport = 443;
 	pr->sport = CHECK_SPORT;
-	optind = 0;	/* argv[-1] ("check") plays the program name */
-	while ((opt = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
+	while ((opt = ctl_getopt(c, &g)) != -1) {
 		switch (opt) {
-		case 'f': from = optarg; break;
-		case 't': to = optarg; break;
-		case 'i': a->iface = optarg; break;
-		case 'P':
-			if (moat_probe_payload(optarg, &pr->payload, &pr->payload_len)) {
-				ctl_error(c, "check: --payload '%s': expected tls1.2, tls1.0, ssh, http or none", optarg);
+		case OPT_FROM: from = g.arg; break;
+		case OPT_TO: to = g.arg; break;
+		case OPT_IFACE: a->iface = g.arg; break;
+		case OPT_PAYLOAD:
+			if (moat_probe_payload(g.arg, &pr->payload, &pr->payload_len)) {
+				ctl_error(c, "check: --payload '%s': expected tls1.2, tls1.0, ssh, http or none", g.arg);
 				return EXIT_USAGE;
 			}
-			a->payload = optarg;
+			a->payload = g.arg;
 			break;
-		case 'p':
-			if (!strcmp(optarg, "tcp")) pr->proto = IPPROTO_TCP;
-			else if (!strcmp(optarg, "udp")) pr->proto = IPPROTO_UDP;
-			else if (!strcmp(optarg, "icmp")) pr->proto = IPPROTO_ICMP;
+		case OPT_PROTO:
+			if (!strcmp(g.arg, "tcp")) pr->proto = IPPROTO_TCP;
+			else if (!strcmp(g.arg, "udp")) pr->proto = IPPROTO_UDP;
+			else if (!strcmp(g.arg, "icmp")) pr->proto = IPPROTO_ICMP;
 			else {
-				ctl_error(c, "check: --proto '%s': expected tcp, udp or icmp", optarg);
+				ctl_error(c, "check: --proto '%s': expected tcp, udp or icmp", g.arg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'd':
-			if (moat_parse_port(optarg, &port)) {
-				ctl_error(c, "check: --dport '%s': not a port (1-65535)", optarg);
+		case OPT_DPORT:
+			if (moat_parse_port(g.arg, &port)) {
+				ctl_error(c, "check: --dport '%s': not a port (1-65535)", g.arg);
 				return EXIT_USAGE;
 			}
 			pr->dport = port;
 			break;
 		default:
-			ctl_error(c, "check: unknown option; see moatctl --help");
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc + 1) {
-		ctl_error(c, "check: unexpected argument '%s'", argv[optind - 1]);
-		return EXIT_USAGE;
-	}
+	if ((opt = ctl_no_more_args(c, argc, argv, g.next)))
+		return opt;
 	if (!from || !to) {
 		ctl_error(c, "check: --from ADDR and --to ADDR are required");
 		return EXIT_USAGE;

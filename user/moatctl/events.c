@@ -115,23 +115,24 @@ static int on_event(void *arg, void *data, size_t size)
 
 int do_events(struct ctl *c, int argc, char **argv)
 {
+	static const struct option opts[] = { { "count", required_argument, NULL, 'n' }, {} };
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	struct events_ctx x = { .c = c };
 	struct ring_buffer *rb;
 	uint64_t n;
-	int ret;
+	int opt, ret;
 
-	for (int i = 0; i < argc; i++) {
-		if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "--count")) && i + 1 < argc) {
-			if (moat_parse_uint(argv[++i], 1000000000, &n) || !n) {
-				ctl_error(c, "events: -n '%s': expected a positive count", argv[i]);
-				return EXIT_USAGE;
-			}
-			x.max = n;
-		} else {
-			ctl_error(c, "events: unexpected argument '%s' (usage: events [-n N])", argv[i]);
+	while ((opt = ctl_getopt(c, &g)) != -1) {
+		if (opt != 'n')
+			return EXIT_USAGE;
+		if (moat_parse_uint(g.arg, 1000000000, &n) || !n) {
+			ctl_error(c, "events: -n '%s': expected a positive count", g.arg);
 			return EXIT_USAGE;
 		}
+		x.max = n;
 	}
+	if ((ret = ctl_no_more_args(c, argc, argv, g.next)))
+		return ret;
 	if ((ret = ctl_open(c)))
 		return ret;
 	for (__u32 s = 0; s < MOAT_MAX_IFACES; s++)

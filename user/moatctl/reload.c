@@ -15,6 +15,7 @@
 #include "lib/table.h"
 
 #define RELOAD_WAIT_S 60
+#define OPT_CONFIRM_WITHIN 0x100
 
 /* meta through fn (NULL: read only), *m as it is after; says what failed. */
 static int meta_edit(struct ctl *c, bool (*fn)(struct moat_meta *, void *), void *arg,
@@ -66,6 +67,10 @@ static bool ask_reload(struct moat_meta *m, void *arg)
 
 int do_reload(struct ctl *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "confirm-within", required_argument, NULL, OPT_CONFIRM_WITHIN }, {}
+	};
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	struct reload_ask ask = {};
 	struct moat_meta m;
 	uint64_t within = 0;
@@ -74,18 +79,17 @@ int do_reload(struct ctl *c, int argc, char **argv)
 	time_t t0;
 	int ret;
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--confirm-within") && i + 1 < argc) {
-			if (moat_parse_duration(argv[++i], &within)) {
-				ctl_error(c, "reload: --confirm-within '%s': not a duration (e.g. 90s, 5m)",
-					  argv[i]);
-				return EXIT_USAGE;
-			}
-		} else {
-			ctl_error(c, "reload: unexpected argument '%s'", argv[i]);
+	while ((ret = ctl_getopt(c, &g)) != -1) {
+		if (ret != OPT_CONFIRM_WITHIN)
+			return EXIT_USAGE;
+		if (moat_parse_duration(g.arg, &within)) {
+			ctl_error(c, "reload: --confirm-within '%s': not a duration (e.g. 90s, 5m)",
+				  g.arg);
 			return EXIT_USAGE;
 		}
 	}
+	if ((ret = ctl_no_more_args(c, argc, argv, g.next)))
+		return ret;
 	ask.within = within;
 	if ((ret = ctl_open_locked(c)) || (ret = meta_edit(c, ask_reload, &ask, &m)))
 		return ret;
@@ -173,11 +177,7 @@ int do_confirm(struct ctl *c, int argc, char **argv)
 	struct moat_meta m;
 	int ret;
 
-	if (argc) {
-		ctl_error(c, "confirm: unexpected argument '%s'", argv[0]);
-		return EXIT_USAGE;
-	}
-	if ((ret = ctl_open_locked(c)) || (ret = meta_edit(c, confirm, &confirmed, &m)))
+	if ((ret = ctl_no_more_args(c, argc, argv, 1)) || (ret = ctl_open_locked(c)) || (ret = meta_edit(c, confirm, &confirmed, &m)))
 		return ret;
 	if (!confirmed && !m.confirm_deadline) {
 		ctl_error(c, "confirm: no reload is waiting for confirmation");

@@ -33,10 +33,8 @@ int do_status(struct ctl *c, int argc, char **argv)
 	char when[32];
 	int ret;
 
-	if (argc) {
-		ctl_error(c, "status: unexpected argument '%s'", argv[0]);
-		return EXIT_USAGE;
-	}
+	if ((ret = ctl_no_more_args(c, argc, argv, 1)))
+		return ret;
 	s = malloc(sizeof(*s));
 	if (!s || (ret = read_snapshot(c, s))) {
 		free(s);
@@ -164,18 +162,19 @@ static void print_stats(struct ctl *c, const struct moat_snapshot *s)
 
 int do_stats(struct ctl *c, int argc, char **argv)
 {
+	static const struct option opts[] = { { "watch", no_argument, NULL, 'w' }, {} };
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	struct moat_snapshot *s;
 	bool watch = false;
-	int ret = EXIT_OK;
+	int opt, ret = EXIT_OK;
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w")) {
-			watch = true;
-		} else {
-			ctl_error(c, "stats: unexpected argument '%s'", argv[i]);
+	while ((opt = ctl_getopt(c, &g)) != -1) {
+		if (opt != 'w')
 			return EXIT_USAGE;
-		}
+		watch = true;
 	}
+	if ((ret = ctl_no_more_args(c, argc, argv, g.next)))
+		return ret;
 	s = malloc(sizeof(*s));
 	if (!s)
 		return EXIT_FAILED;

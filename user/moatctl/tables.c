@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* moatctl devops|ban list|add|del: the runtime address tables. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +20,12 @@ struct table_desc {
 
 static const struct table_desc devops_desc = { "devops", moat_pins_devops, true, "allowed SSH from", true };
 static const struct table_desc ban_desc = { "ban", moat_pins_ban, false, "banned", false };
+
+/* The table of the command running: "devops add", "ban del"... */
+static const struct table_desc *table_of(const struct ctl *c)
+{
+	return strncmp(c->cmd, "ban ", 4) ? &devops_desc : &ban_desc;
+}
 
 /* Whether map id is one of the maps prog_fd uses. */
 static bool prog_uses(int prog_fd, __u32 id)
@@ -104,16 +109,13 @@ static int list_one(const struct moat_cidr *cidr, const struct moat_entry *e, vo
 	return 0;
 }
 
-static int table_list(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+static int table_list(struct ctl *c, int argc, char **argv)
 {
+	const struct table_desc *d = table_of(c);
 	struct list_ctx l = { .c = c };
 	int err;
 
-	if (argc) {
-		ctl_error(c, "%s list: unexpected argument '%s'", d->name, argv[0]);
-		return EXIT_USAGE;
-	}
-	if ((err = ctl_open(c)))
+	if ((err = ctl_no_more_args(c, argc, argv, 1)) || (err = ctl_open(c)))
 		return err;
 	if (c->json)
 		l.arr = json_object_new_array();
@@ -151,13 +153,15 @@ static int persist(struct ctl *c)
 	return EXIT_OK;
 }
 
-static int table_add(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+static int table_add(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "ttl", required_argument, NULL, 't' },
 		{}
 	};
+	const struct table_desc *d = table_of(c);
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	struct moat_entry e = { .origin = MOAT_ORIGIN_RUNTIME };
 	const char *cidr_arg, *name = NULL, *why;
 	time_t until = 0;
@@ -166,44 +170,38 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	char buf[64];
 	int opt, err;
 
-	/* getopt wants a program name first: "add" plays it. optind = 0
-	 * re-initialises GNU getopt, which moves the CIDR behind the options. */
-	char **av = argv - 1;
-	int ac = argc + 1;
-
-	optind = 0;
-	while ((opt = getopt_long(ac, av, "n:t:", opts, NULL)) != -1) {
+	/* GNU getopt moves the CIDR behind the options. */
+	while ((opt = ctl_getopt(c, &g)) != -1) {
 		switch (opt) {
 		case 'n':
 			if (!d->named) {
 				ctl_error(c, "%s add: --name is not an option here", d->name);
 				return EXIT_USAGE;
 			}
-			name = optarg;
+			name = g.arg;
 			break;
 		case 't':
-			if (moat_parse_duration(optarg, &ttl)) {
+			if (moat_parse_duration(g.arg, &ttl)) {
 				ctl_error(c, "%s add: --ttl '%s': not a duration (e.g. 90s, 10m, 1h30m, 2d)",
-					  d->name, optarg);
+					  d->name, g.arg);
 				return EXIT_USAGE;
 			}
 			if (moat_expiry_after(time(NULL), ttl, &until)) {
 				ctl_error(c, "%s add: --ttl '%s' ends after " MOAT_TIME_MAX_TEXT
 					  ", the latest time moat can represent; omit --ttl for never",
-					  d->name, optarg);
+					  d->name, g.arg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
-			ctl_error(c, "%s add: unknown option", d->name);
 			return EXIT_USAGE;
 		}
 	}
-	if (ac - optind != 1) {
+	if (argc - g.next != 1) {
 		ctl_error(c, "%s add: expected one CIDR", d->name);
 		return EXIT_USAGE;
 	}
-	cidr_arg = av[optind];
+	cidr_arg = argv[g.next];
 	if (moat_parse_cidr_err(cidr_arg, &cidr, &why)) {
 		ctl_error(c, "%s add: '%s': %s", d->name, cidr_arg, why);
 		return EXIT_USAGE;
@@ -244,20 +242,21 @@ static int table_add(struct ctl *c, const struct table_desc *d, int argc, char *
 	return EXIT_OK;
 }
 
-static int table_del(struct ctl *c, const struct table_desc *d, int argc, char **argv)
+static int table_del(struct ctl *c, int argc, char **argv)
 {
+	const struct table_desc *d = table_of(c);
 	const char *why;
 	struct moat_entry e;
 	struct moat_cidr cidr;
 	char buf[64];
 	int err;
 
-	if (argc != 1) {
+	if (argc != 2) {
 		ctl_error(c, "%s del: expected one CIDR", d->name);
 		return EXIT_USAGE;
 	}
-	if (moat_parse_cidr_err(argv[0], &cidr, &why)) {
-		ctl_error(c, "%s del: '%s': %s", d->name, argv[0], why);
+	if (moat_parse_cidr_err(argv[1], &cidr, &why)) {
+		ctl_error(c, "%s del: '%s': %s", d->name, argv[1], why);
 		return EXIT_USAGE;
 	}
 	moat_format_cidr(&cidr, buf, sizeof(buf));
@@ -289,64 +288,22 @@ static int table_del(struct ctl *c, const struct table_desc *d, int argc, char *
 	return EXIT_OK;
 }
 
-static int devops_list(struct ctl *c, int argc, char **argv)
-{
-	return table_list(c, &devops_desc, argc, argv);
-}
-static int devops_add(struct ctl *c, int argc, char **argv)
-{
-	return table_add(c, &devops_desc, argc, argv);
-}
-static int devops_del(struct ctl *c, int argc, char **argv)
-{
-	return table_del(c, &devops_desc, argc, argv);
-}
-static int ban_list(struct ctl *c, int argc, char **argv)
-{
-	return table_list(c, &ban_desc, argc, argv);
-}
-static int ban_add(struct ctl *c, int argc, char **argv)
-{
-	return table_add(c, &ban_desc, argc, argv);
-}
-static int ban_del(struct ctl *c, int argc, char **argv)
-{
-	return table_del(c, &ban_desc, argc, argv);
-}
-
 const struct cmd devops_cmds[] = {
-	{ "list", devops_list, "", "SSH allowlist with origin and expiry", NULL },
-	{ "add", devops_add, "CIDR [--name N] [--ttl DUR]",
-	  "allow SSH from CIDR now (kept across restarts and reloads until deleted or expired)", NULL },
-	{ "del", devops_del, "CIDR", "remove an allowlist entry", NULL },
+	{ "list", table_list, "the allowlist, with origin and expiry", "",
+	  "Origin: config (the file) or runtime (added here).", NULL },
+	{ "add", table_add, "allow SSH from CIDR now", "CIDR [--name N] [--ttl DUR]",
+	  "Kept across restarts and reloads until deleted or expired. N names the entry in "
+	  "listings (default: the CIDR).", NULL },
+	{ "del", table_del, "remove an allowlist entry", "CIDR",
+	  "An entry from the config file returns at the next reload unless removed there.", NULL },
 	{}
 };
 
 const struct cmd ban_cmds[] = {
-	{ "list", ban_list, "", "banned sources", NULL },
-	{ "add", ban_add, "CIDR [--ttl DUR]", "drop everything from CIDR", NULL },
-	{ "del", ban_del, "CIDR", "lift a ban", NULL },
+	{ "list", table_list, "banned sources, with origin and expiry", "",
+	  "Origin: runtime (added here) or inspector.", NULL },
+	{ "add", table_add, "drop everything from CIDR", "CIDR [--ttl DUR]",
+	  "Even on the TLS ports. Kept across restarts until deleted or expired.", NULL },
+	{ "del", table_del, "lift a ban", "CIDR", NULL, NULL },
 	{}
 };
-
-static int dispatch(struct ctl *c, const struct table_desc *d, const struct cmd *cmds,
-		    int argc, char **argv)
-{
-	if (argc < 1)
-		return table_list(c, d, 0, argv);
-	for (const struct cmd *cmd = cmds; cmd->name; cmd++)
-		if (!strcmp(argv[0], cmd->name))
-			return cmd->fn(c, argc - 1, argv + 1);
-	ctl_error(c, "%s: unknown subcommand '%s' (list, add, del)", d->name, argv[0]);
-	return EXIT_USAGE;
-}
-
-int do_devops(struct ctl *c, int argc, char **argv)
-{
-	return dispatch(c, &devops_desc, devops_cmds, argc, argv);
-}
-
-int do_ban(struct ctl *c, int argc, char **argv)
-{
-	return dispatch(c, &ban_desc, ban_cmds, argc, argv);
-}

@@ -37,19 +37,21 @@ int do_top(struct ctl *c, int argc, char **argv)
 	struct top_row *rows = NULL;
 	struct moat_addr key, *prev = NULL;
 	size_t n = 0, cap = 0;
+	static const struct option opts[] = { { "count", required_argument, NULL, 'n' }, {} };
+	struct ctl_getopt g = { .argc = argc, .argv = argv, .opts = opts };
 	uint64_t limit = 10;
+	int opt;
 
-	for (int i = 0; i < argc; i++) {
-		if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "--count")) && i + 1 < argc) {
-			if (moat_parse_uint(argv[++i], 100000, &limit) || !limit) {
-				ctl_error(c, "top: -n '%s': expected a count from 1 to 100000", argv[i]);
-				return EXIT_USAGE;
-			}
-		} else {
-			ctl_error(c, "top: unexpected argument '%s' (usage: top [-n N])", argv[i]);
+	while ((opt = ctl_getopt(c, &g)) != -1) {
+		if (opt != 'n')
+			return EXIT_USAGE;
+		if (moat_parse_uint(g.arg, 100000, &limit) || !limit) {
+			ctl_error(c, "top: -n '%s': expected a count from 1 to 100000", g.arg);
 			return EXIT_USAGE;
 		}
 	}
+	if ((ret = ctl_no_more_args(c, argc, argv, g.next)))
+		return ret;
 	if ((ret = ctl_open(c)))
 		return ret;
 	percpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*percpu));

@@ -81,11 +81,7 @@ int do_unload(struct ctl *c, int argc, char **argv)
 	DIR *dir;
 	int ret;
 
-	if (argc) {
-		ctl_error(c, "unload: unexpected argument '%s'", argv[0]);
-		return EXIT_USAGE;
-	}
-	if ((ret = check_pin_dir(c)))
+	if ((ret = ctl_no_more_args(c, argc, argv, 1)) || (ret = check_pin_dir(c)))
 		return ret;
 	/* A moatd running on it would put it all back at its next reload. */
 	ret = moat_daemon_lock(c->pin_dir, &daemon_fd, &holder);
