@@ -415,6 +415,16 @@ out:
 	return err;
 }
 
+int moat_prog_map_ids(int prog_fd, __u32 *ids, __u32 max)
+{
+	struct bpf_prog_info info = { .nr_map_ids = max, .map_ids = (__u64)(unsigned long)ids };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	return info.nr_map_ids < max ? info.nr_map_ids : max;
+}
+
 int moat_pinned_prog(const char *dir, const char *ifname)
 {
 	struct bpf_link_info info = {};

@@ -108,6 +108,9 @@ int moat_snapshot_read(const struct moat_pins *p, struct moat_snapshot *s);
 /* The program ifname's pinned XDP link runs now (a new fd), or -1. */
 int moat_pinned_prog(const char *dir, const char *ifname);
 
+/* Ids of the maps prog_fd uses, at most max of them: how many, or -errno. */
+int moat_prog_map_ids(int prog_fd, __u32 *ids, __u32 max);
+
 /* The pinned object name under dir (a new fd), or -1 with errno set. */
 int moat_pin_get(const char *dir, const char *name);
 

@@ -82,6 +82,10 @@ int ctl_open(struct ctl *c);
 int ctl_open_locked(struct ctl *c);
 void ctl_print_json(json_object *o);
 
+/* A devops/ban entry as listed (cidr, name, origin, expires), or NULL when
+ * it has expired (awaiting moatd's sweep: not in force). tables.c. */
+json_object *table_entry_json(const struct moat_cidr *cidr, const struct moat_entry *e);
+
 int do_status(struct ctl *c, int argc, char **argv);
 int do_stats(struct ctl *c, int argc, char **argv);
 int do_unload(struct ctl *c, int argc, char **argv);

@@ -30,14 +30,12 @@ static const struct table_desc *table_of(const struct ctl *c)
 /* Whether map id is one of the maps prog_fd uses. */
 static bool prog_uses(int prog_fd, __u32 id)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), ids[64];
+	__u32 ids[64];
+	int n = moat_prog_map_ids(prog_fd, ids, sizeof(ids) / sizeof(ids[0]));
 
-	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+	if (n < 0)
 		return true;	/* can't tell: don't block the operator on it */
-	for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+	for (int i = 0; i < n; i++)
 		if (ids[i] == id)
 			return true;
 	return false;
@@ -83,29 +81,45 @@ struct list_ctx {
 	json_object *arr;
 };
 
+json_object *table_entry_json(const struct moat_cidr *cidr, const struct moat_entry *e)
+{
+	time_t expires = moat_unix_from_boot_ns(e->expires_ns);
+	char buf[64], when[32];
+	json_object *o;
+
+	if (e->expires_ns && expires <= time(NULL))
+		return NULL;	/* expired, awaiting moatd's sweep: not in force */
+	moat_format_cidr(cidr, buf, sizeof(buf));
+	o = json_object_new_object();
+	json_object_object_add(o, "cidr", json_object_new_string(buf));
+	json_object_object_add(o, "name", json_object_new_string_len(e->name,
+					strnlen(e->name, sizeof(e->name))));
+	json_object_object_add(o, "origin", json_object_new_string(moat_origin_name(e->origin)));
+	if (e->expires_ns)
+		moat_format_time(expires, when, sizeof(when));
+	json_object_object_add(o, "expires", e->expires_ns ? json_object_new_string(when) : NULL);
+	return o;
+}
+
+static const char *field(json_object *o, const char *key)
+{
+	return json_object_get_string(json_object_object_get(o, key));
+}
+
 static int list_one(const struct moat_cidr *cidr, const struct moat_entry *e, void *arg)
 {
 	struct list_ctx *l = arg;
-	time_t expires = moat_unix_from_boot_ns(e->expires_ns);
-	char buf[64], when[32] = "never";
+	json_object *o = table_entry_json(cidr, e);
 
-	if (e->expires_ns && expires <= time(NULL))
-		return 0;	/* expired, awaiting moatd's sweep: not in force */
-	moat_format_cidr(cidr, buf, sizeof(buf));
-	if (e->expires_ns)
-		moat_format_time(expires, when, sizeof(when));
-	if (!l->c->json) {
-		printf("%-40s %-20.*s %-10s %s\n", buf, MOAT_NAME_LEN, e->name,
-		       moat_origin_name(e->origin), when);
+	if (!o)
+		return 0;
+	if (l->c->json) {
+		json_object_array_add(l->arr, o);
 		return 0;
 	}
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "cidr", json_object_new_string(buf));
-	json_object_object_add(o, "name", json_object_new_string_len(e->name, strnlen(e->name, sizeof(e->name))));
-	json_object_object_add(o, "origin", json_object_new_string(moat_origin_name(e->origin)));
-	json_object_object_add(o, "expires", e->expires_ns ? json_object_new_string(when) : NULL);
-	json_object_array_add(l->arr, o);
+	printf("%-40s %-20s %-10s %s\n", field(o, "cidr"), field(o, "name"), field(o, "origin"),
+	       e->expires_ns ? field(o, "expires") : "never");
+	json_object_put(o);
 	return 0;
 }
 
