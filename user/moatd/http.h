@@ -8,42 +8,14 @@
  * pin set of their own (moatctl's path, so a reload swapping map fds under
  * the main loop cannot pull an fd away), and copy the few fields only moatd
  * knows under a mutex the main loop holds just long enough to write them,
- * never across BPF work. Wiring, in moatd's main:
- *
- *	static int render(void *ctx, FILE *out)
- *	{
- *		struct moatd *d = ctx;
- *		struct moat_metrics_info info;
- *		struct moat_snapshot *s = malloc(sizeof(*s));
- *		struct moat_pins p;
- *		int err;
- *
- *		if (!s)
- *			return -ENOMEM;
- *		moatd_info_copy(d, &info);	// mutex, memcpy, unlock
- *		err = moat_pins_open(d->pin_dir, &p);
- *		if (!err) {
- *			err = moat_snapshot_read(&p, s);
- *			moat_pins_close(&p);
- *		}
- *		if (!err)
- *			err = moat_metrics_render(out, s, &info);
- *		free(s);
- *		return err;
- *	}
- *	// health(): same snapshot, then
- *	//	return moat_health(err ? NULL : s, &info, reason, len);
- *
- *	struct moat_http_source src = { render, health, &daemon };
- *	daemon.http = moat_http_start(cfg.metrics.listen, &src, err, sizeof(err));
- *	if (!daemon.http)
- *		fail: "couldn't serve metrics on '%s': %s", listen, err
- *	...main loop...
- *	moat_http_stop(daemon.http);	// before freeing what ctx points to
+ * never across BPF work. serve.c does that: its render() and health() are
+ * the source, moatd_publish() writes the copy.
  *
  * Start it after blocking the signals moatd waits for (the HTTP thread is
- * started with every signal blocked anyway). A reload that changes
- * metrics.listen restarts it: moat_http_stop() then moat_http_start().
+ * started with every signal blocked anyway), and stop it before freeing
+ * what src->ctx points to. A reload that changes metrics.listen binds the
+ * new address first and stops the old server only once that succeeded
+ * (moatd_serve_prepare, moatd_serve).
  */
 #ifndef MOATD_HTTP_H
 #define MOATD_HTTP_H
