@@ -271,6 +271,42 @@ static void cidr_of(const struct moat_addr *addr, int family, struct moat_cidr *
 	c->prefixlen = 128;
 }
 
+/* A SYN to a port of the policy, from anyone or from a DevOps host. */
+struct syn_probe {
+	enum promise_id p;
+	bool from_devops;
+	const char *payload;	/* carried by the SYN (Fast Open); NULL: none */
+	bool pass;
+	int reason;
+};
+
+static const struct syn_probe tls_port_probes[] = {
+	{ P_WEB_TLS, false, NULL, true, MOAT_R_TLS },
+	{ P_WEB_TLS, false, "tls1.2", true, MOAT_R_TLS },
+	{ P_WEB_TLS, false, "http", false, MOAT_R_NOT_TLS },
+};
+
+static const struct syn_probe ssh_port_probes[] = {
+	{ P_SSH_DEVOPS, false, NULL, false, MOAT_R_SSH_SOURCE },
+	{ P_SSH_DEVOPS, true, NULL, true, MOAT_R_SSH },
+	{ P_SSH_DEVOPS, true, "ssh", true, MOAT_R_SSH },
+	{ P_SSH_DEVOPS, true, "http", false, MOAT_R_NOT_SSH },
+};
+#define N_ROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The n rows of t on port; those from DevOps only with a DevOps host. */
+static void syn_probes(struct audit *a, const struct iface_ctx *ifc, const struct moat_cidr *to,
+		       uint16_t port, const struct syn_probe *t, size_t n, const char *stranger,
+		       const char *devops)
+{
+	for (; n--; t++) {
+		if (t->from_devops && !devops)
+			continue;
+		probe(a, t->p, ifc, t->from_devops ? devops : stranger, to, IPPROTO_TCP,
+		      AUDIT_SPORT, port, MOAT_PROBE_SYN, t->payload, t->pass, t->reason);
+	}
+}
+
 static void probe_family(struct audit *a, const struct iface_ctx *ifc, bool v6,
 			 const struct flow_pick *fp)
 {
@@ -285,16 +321,9 @@ static void probe_family(struct audit *a, const struct iface_ctx *ifc, bool v6,
 		moat_format_cidr(v6 ? &a->devops6 : &a->devops4, devops, sizeof(devops));
 
 	/* Web only over TLS: the TLS ports take TLS and nothing else... */
-	for (int i = 0; i < pol->n_tls; i++) {
-		uint16_t port = pol->tls_ports[i];
-
-		probe(a, P_WEB_TLS, ifc, stranger, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, NULL,
-		      true, MOAT_R_TLS);
-		probe(a, P_WEB_TLS, ifc, stranger, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, "tls1.2",
-		      true, MOAT_R_TLS);
-		probe(a, P_WEB_TLS, ifc, stranger, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, "http",
-		      false, MOAT_R_NOT_TLS);
-	}
+	for (int i = 0; i < pol->n_tls; i++)
+		syn_probes(a, ifc, to, pol->tls_ports[i], tls_port_probes, N_ROWS(tls_port_probes),
+			   stranger, NULL);
 	/* ...and plaintext web ports are closed, as is every other port. */
 	for (size_t i = 0; i < sizeof(other_tcp) / sizeof(other_tcp[0]); i++) {
 		uint16_t port = other_tcp[i];
@@ -319,20 +348,9 @@ static void probe_family(struct audit *a, const struct iface_ctx *ifc, bool v6,
 	}
 
 	/* SSH only from DevOps, and only SSH. */
-	for (int i = 0; i < pol->n_ssh; i++) {
-		uint16_t port = pol->ssh_ports[i];
-
-		probe(a, P_SSH_DEVOPS, ifc, stranger, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, NULL,
-		      false, MOAT_R_SSH_SOURCE);
-		if (!have_devops)
-			continue;
-		probe(a, P_SSH_DEVOPS, ifc, devops, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, NULL,
-		      true, MOAT_R_SSH);
-		probe(a, P_SSH_DEVOPS, ifc, devops, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, "ssh",
-		      true, MOAT_R_SSH);
-		probe(a, P_SSH_DEVOPS, ifc, devops, to, IPPROTO_TCP, AUDIT_SPORT, port, SYN, "http",
-		      false, MOAT_R_NOT_SSH);
-	}
+	for (int i = 0; i < pol->n_ssh; i++)
+		syn_probes(a, ifc, to, pol->ssh_ports[i], ssh_port_probes, N_ROWS(ssh_port_probes),
+			   stranger, have_devops ? devops : NULL);
 
 	/* Everything else dropped (the TCP ports above). */
 	for (size_t i = 0; i < sizeof(other_udp) / sizeof(other_udp[0]); i++) {
