@@ -46,7 +46,7 @@ BENCH_SKELS := $(BUILD)/bench.skel.h
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	      -std=gnu11 -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config parse state table log)
+FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config config_values yaml parse state table log)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # The reference model and the differential fuzzer around it (tests/model).
