@@ -37,6 +37,8 @@ INSPECT_LIBS := -lhttp_parser -lmodsecurity -lseccomp
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
+# What the tests that load programs share: packets, generations, stats.
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
 BENCH_SKELS := $(BUILD)/bench.skel.h
 
@@ -129,16 +131,16 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The reference model and the differential fuzzer around it.
-$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -70,9 +70,9 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	moat_libbpf_logging(false);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus < 1) {
-		fprintf(stderr, "Error: couldn't count CPUs: %s\n", strerror(-ncpus));
+	if (libbpf_num_possible_cpus() < 1) {
+		fprintf(stderr, "Error: couldn't count CPUs: %s\n",
+			strerror(-libbpf_num_possible_cpus()));
 		return 1;
 	}
 	printf("1..%zu\n", ARRAY_SIZE(gens) + 1);

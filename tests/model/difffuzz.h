@@ -26,7 +26,8 @@
 #include "lib/config.h"
 #include "lib/loader.h"
 #include "lib/table.h"
-#include "../prog/pkt.h"
+#include "../lib/gen.h"
+#include "../lib/pkt.h"
 #include "model.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -74,8 +75,6 @@ struct fgen {
 	uint64_t packets, sequences;
 };
 
-
-extern int ncpus;
 
 /* ---- running one frame on both sides ---- */
 

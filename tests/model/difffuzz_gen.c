@@ -46,8 +46,6 @@ static const struct rt_entry rt_entries[] = {
 	{ true, "::/8", false },
 };
 
-int ncpus;
-
 static void model_cidr_from(const struct moat_cidr *c, bool live, struct model_cidr *out)
 {
 	memcpy(out->addr, &c->addr, 16);
@@ -58,19 +56,17 @@ static void model_cidr_from(const struct moat_cidr *c, bool live, struct model_c
 
 static int add_rt(struct fgen *f, const struct rt_entry *r)
 {
-	struct moat_entry e = { .expires_ns = r->expired ? 1 : 0, .origin = MOAT_ORIGIN_RUNTIME };
 	struct model_config *mc = &f->mc;
 	struct moat_cidr c;
 
 	if (moat_parse_cidr(r->cidr, &c))
 		return -EINVAL;
-	snprintf(e.name, sizeof(e.name), "difffuzz");
 	if (r->ban)
 		model_cidr_from(&c, !r->expired, &mc->bans[mc->n_bans++]);
 	else
 		model_cidr_from(&c, !r->expired, &mc->devops[mc->n_devops++]);
-	return moat_table_put(r->ban ? moat_pins_ban(&f->maps) : moat_pins_devops(&f->maps),
-			      &c, &e);
+	return test_table_add(r->ban ? moat_pins_ban(&f->maps) : moat_pins_devops(&f->maps),
+			      r->cidr, r->expired ? 1 : 0, MOAT_ORIGIN_RUNTIME, "difffuzz");
 }
 
 /* The model's view of the same configuration. */
@@ -104,26 +100,7 @@ static void model_config_from(const struct moat_config *cfg, struct model_config
 
 int stats_read(struct fgen *f, struct moat_counter *out)
 {
-	static struct moat_counter vals[MOAT_NR_VERDICTS * MOAT_NR_REASONS * 256];
-	__u32 keys[MOAT_NR_VERDICTS * MOAT_NR_REASONS], out_batch = 0;
-	__u32 count = ARRAY_SIZE(keys);
-	int err;
-
-	if ((size_t)ncpus > 256)
-		return -E2BIG;
-	err = bpf_map_lookup_batch(f->maps.stats, NULL, &out_batch, keys, vals, &count, NULL);
-	if (err && errno != ENOENT)
-		return -errno;
-	if (count != ARRAY_SIZE(keys))
-		return -EIO;
-	for (__u32 k = 0; k < count; k++) {
-		out[k] = (struct moat_counter){};
-		for (int cpu = 0; cpu < ncpus; cpu++) {
-			out[k].packets += vals[k * ncpus + cpu].packets;
-			out[k].bytes += vals[k * ncpus + cpu].bytes;
-		}
-	}
-	return 0;
+	return test_stats_read(f->maps.stats, out, MOAT_NR_VERDICTS * MOAT_NR_REASONS);
 }
 
 int gen_setup(struct fgen *f, char *err, size_t errlen)
@@ -136,16 +113,11 @@ int gen_setup(struct fgen *f, char *err, size_t errlen)
 
 	snprintf(yaml, sizeof(yaml), yaml_fmt, f->mode, f->quic, f->validate, f->validate,
 		 f->echo);
-	ret = moat_config_parse("difffuzz.yaml", yaml, strlen(yaml), &cfg, err, errlen);
+	ret = test_gen_load(&f->g, "difffuzz.yaml", yaml, &slot, 1, &cfg, err, errlen);
 	if (ret)
 		return ret;
 	model_config_from(&cfg, &f->mc);
-	ret = moat_gen_load(&f->g, &cfg, &slot, 1, NULL, err, errlen);
-	if (!ret)
-		ret = moat_gen_fill(&f->g, &cfg, err, errlen);
 	moat_config_free(&cfg);
-	if (ret)
-		return ret;
 	moat_gen_maps(&f->g, &f->maps);
 	f->xdp_fd = moat_gen_prog_fd(&f->g, 0);
 	f->egress_fd = moat_gen_egress_fd(&f->g, 0);

@@ -162,12 +162,7 @@ int run_frame(struct run *r, bool egress, const struct pkt_buf *pb)
 	struct logent *e;
 	char what[256];
 	int moved = 0, err;
-	__u32 idx = 0;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = pb->buf,
-		.data_size_in = pb->len,
-		.repeat = 1,
-	);
+	__u32 idx = 0, retval;
 
 	if (seq_n == LOG_MAX) {
 		memmove(seq_log, seq_log + 1, sizeof(seq_log[0]) * (LOG_MAX - 1));
@@ -183,13 +178,14 @@ int run_frame(struct run *r, bool egress, const struct pkt_buf *pb)
 
 	if (egress) {
 		model_egress(f->ms, &f->mc, pb->buf, pb->len);
-		if (bpf_prog_test_run_opts(f->egress_fd, &opts)) {
-			snprintf(what, sizeof(what), "test_run (egress) failed: %s", strerror(errno));
+		err = test_run_frame(f->egress_fd, pb->buf, pb->len, &retval);
+		if (err) {
+			snprintf(what, sizeof(what), "test_run (egress) failed: %s", strerror(-err));
 			report_diff(r, what);
 			return -1;
 		}
-		if (opts.retval != TC_ACT_OK && opts.retval != (__u32)-1) {	/* TCX_NEXT */
-			snprintf(what, sizeof(what), "egress program returned %u", opts.retval);
+		if (retval != TC_ACT_OK && retval != (__u32)-1) {	/* TCX_NEXT */
+			snprintf(what, sizeof(what), "egress program returned %u", retval);
 			report_diff(r, what);
 			return -1;
 		}
@@ -198,8 +194,9 @@ int run_frame(struct run *r, bool egress, const struct pkt_buf *pb)
 
 	e->want = model_xdp(f->ms, &f->mc, pb->buf, pb->len);
 	seen[e->want.verdict][e->want.reason]++;
-	if (bpf_prog_test_run_opts(f->xdp_fd, &opts)) {
-		snprintf(what, sizeof(what), "test_run (XDP) failed: %s", strerror(errno));
+	err = test_run_frame(f->xdp_fd, pb->buf, pb->len, &retval);
+	if (err) {
+		snprintf(what, sizeof(what), "test_run (XDP) failed: %s", strerror(-err));
 		report_diff(r, what);
 		return -1;
 	}
@@ -232,9 +229,9 @@ int run_frame(struct run *r, bool egress, const struct pkt_buf *pb)
 		report_diff(r, "verdict or reason");
 		return -1;
 	}
-	if (opts.retval != (e->got.verdict == MOAT_V_DROP ? XDP_DROP : XDP_PASS)) {
+	if (retval != (e->got.verdict == MOAT_V_DROP ? XDP_DROP : XDP_PASS)) {
 		snprintf(what, sizeof(what), "XDP action %u does not match the verdict counted",
-			 opts.retval);
+			 retval);
 		report_diff(r, what);
 		return -1;
 	}
