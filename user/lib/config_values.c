@@ -11,6 +11,10 @@
 #include <string.h>
 #include "lib/config_values.h"
 
+_Static_assert(MOAT_MODE_ENFORCE == 0 && MOAT_MODE_MONITOR == 1, "cfg_mode names[]");
+_Static_assert(MOAT_XDP_MODE_AUTO == 0 && MOAT_XDP_MODE_NATIVE == 1 &&
+	       MOAT_XDP_MODE_GENERIC == 2, "cfg_xdp_mode names[]");
+
 static int get_port(struct yml *y, const yaml_node_t *n, uint16_t *out)
 {
 	uint64_t v = 0;
@@ -23,33 +27,25 @@ static int get_port(struct yml *y, const yaml_node_t *n, uint16_t *out)
 
 int cfg_mode(struct yml *y, const yaml_node_t *n, void *dst, size_t *len)
 {
-	const char *s = yml_scalar(y, n, "enforce or monitor");
+	/* indexed by enum moat_mode */
+	static const char *const names[] = { "enforce", "monitor" };
+	int i = yml_choice(y, n, "enforce or monitor", names, ARRAY_SIZE(names));
 
-	if (!s)
-		return -EINVAL;
-	if (!strcmp(s, "enforce"))
-		*(enum moat_mode *)dst = MOAT_MODE_ENFORCE;
-	else if (!strcmp(s, "monitor"))
-		*(enum moat_mode *)dst = MOAT_MODE_MONITOR;
-	else
-		return yml_fail(y, n, "expected enforce or monitor, got '%s'", yml_show(y, s));
+	if (i < 0)
+		return i;
+	*(enum moat_mode *)dst = i;
 	return 0;
 }
 
 int cfg_xdp_mode(struct yml *y, const yaml_node_t *n, void *dst, size_t *len)
 {
-	const char *s = yml_scalar(y, n, "native, generic or auto");
+	/* indexed by enum moat_xdp_mode */
+	static const char *const names[] = { "auto", "native", "generic" };
+	int i = yml_choice(y, n, "native, generic or auto", names, ARRAY_SIZE(names));
 
-	if (!s)
-		return -EINVAL;
-	if (!strcmp(s, "auto"))
-		*(enum moat_xdp_mode *)dst = MOAT_XDP_MODE_AUTO;
-	else if (!strcmp(s, "native"))
-		*(enum moat_xdp_mode *)dst = MOAT_XDP_MODE_NATIVE;
-	else if (!strcmp(s, "generic"))
-		*(enum moat_xdp_mode *)dst = MOAT_XDP_MODE_GENERIC;
-	else
-		return yml_fail(y, n, "expected native, generic or auto, got '%s'", yml_show(y, s));
+	if (i < 0)
+		return i;
+	*(enum moat_xdp_mode *)dst = i;
 	return 0;
 }
 
@@ -372,36 +368,54 @@ static int dup_error(struct yml *y, const yaml_node_t *n, const char *text, size
 	return yml_fail(y, n, "'%s' duplicates %s", yml_show(y, text), first);
 }
 
-int cfg_cidr_list(struct yml *y, const yaml_node_t *n, void *dst, size_t *count)
+/*
+ * A list of address entries: each item read by item() into an array of
+ * structs elem bytes apart, each starting with its moat_cidr; then no entry
+ * may repeat another and the table sizes hold. key names the item's member
+ * holding the cidr (for the path of a duplicate), NULL for a bare cidr.
+ */
+static int cidr_table(struct yml *y, const yaml_node_t *n, void *dst, size_t *count,
+		      size_t elem, yml_fn item, const char *key)
 {
-	struct moat_cidr **v = dst;
+	char **v = dst;
 	size_t len, i, dup = 0, orig = 0;
+	yaml_node_t *at;
 	int err;
 
 	if (yml_sequence(y, n, &len))
 		return -EINVAL;
 	if (!len)
 		return 0;
-	*v = calloc(len, sizeof(**v));
+	*v = calloc(len, elem);
 	if (!*v)
 		return -ENOMEM;
 	*count = len;
 	for (i = 0; i < len; i++) {
 		size_t old = yml_push_index(y, i);
 
-		err = cfg_cidr(y, yml_item(y, n, i), &(*v)[i], NULL);
+		err = item(y, yml_item(y, n, i), *v + i * elem, NULL);
 		if (err)
 			return err;
 		yml_pop(y, old);
 	}
-	err = find_dup(*v, sizeof(**v), len, &dup, &orig);
+	err = find_dup((struct moat_cidr *)*v, elem, len, &dup, &orig);
 	if (err < 0)
 		return err;
 	if (err) {
 		yml_push_index(y, dup);
-		return dup_error(y, yml_item(y, n, dup), yml_text(yml_item(y, n, dup)), orig);
+		at = yml_item(y, n, dup);
+		if (key) {
+			yml_push(y, key);
+			at = yml_lookup(y, at, key);
+		}
+		return dup_error(y, at, yml_text(at), orig);
 	}
-	return check_table_size(y, n, *v, sizeof(**v), len);
+	return check_table_size(y, n, (struct moat_cidr *)*v, elem, len);
+}
+
+int cfg_cidr_list(struct yml *y, const yaml_node_t *n, void *dst, size_t *count)
+{
+	return cidr_table(y, n, dst, count, sizeof(struct moat_cidr), cfg_cidr, NULL);
 }
 
 int cfg_devops_name(struct yml *y, const yaml_node_t *n, void *dst, size_t *len)
@@ -444,43 +458,19 @@ int cfg_expires(struct yml *y, const yaml_node_t *n, void *dst, size_t *len)
 	return 0;
 }
 
-/* Each entry is a mapping walked against cfg_devops_entry (config.c). */
+/* An entry is a mapping walked against cfg_devops_entry (config.c). */
+static int devops_entry(struct yml *y, const yaml_node_t *n, void *dst, size_t *len)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return yml_type_error(y, n, "a mapping with cidr, name, expires");
+	return yml_walk(y, n, &cfg_devops_entry, dst);
+}
+
+_Static_assert(offsetof(struct moat_devops, cidr) == 0, "cidr_table() reads cidrs at 0");
+
 int cfg_devops(struct yml *y, const yaml_node_t *n, void *dst, size_t *count)
 {
-	struct moat_devops **v = dst;
-	yaml_node_t *cidr;
-	size_t len, i, dup = 0, orig = 0;
-	int err;
-
-	if (yml_sequence(y, n, &len))
-		return -EINVAL;
-	if (!len)
-		return 0;
-	*v = calloc(len, sizeof(**v));
-	if (!*v)
-		return -ENOMEM;
-	*count = len;
-	for (i = 0; i < len; i++) {
-		yaml_node_t *item = yml_item(y, n, i);
-		size_t old = yml_push_index(y, i);
-
-		if (item->type != YAML_MAPPING_NODE)
-			return yml_type_error(y, item, "a mapping with cidr, name, expires");
-		err = yml_walk(y, item, &cfg_devops_entry, &(*v)[i]);
-		if (err)
-			return err;
-		yml_pop(y, old);
-	}
-	err = find_dup(&(*v)[0].cidr, sizeof(**v), len, &dup, &orig);
-	if (err < 0)
-		return err;
-	if (err) {
-		yml_push_index(y, dup);
-		yml_push(y, "cidr");
-		cidr = yml_lookup(y, yml_item(y, n, dup), "cidr");
-		return dup_error(y, cidr, yml_text(cidr), orig);
-	}
-	return check_table_size(y, n, &(*v)[0].cidr, sizeof(**v), len);
+	return cidr_table(y, n, dst, count, sizeof(struct moat_devops), devops_entry, "cidr");
 }
 
 /* A devops entry without a name is named by its cidr. */

@@ -352,6 +352,19 @@ int yml_uint(struct yml *y, const yaml_node_t *n, const char *want, const char *
 	return 0;
 }
 
+int yml_choice(struct yml *y, const yaml_node_t *n, const char *want,
+	       const char *const *names, size_t n_names)
+{
+	const char *s = yml_scalar(y, n, want);
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < n_names; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return yml_fail(y, n, "expected %s, got '%s'", want, yml_show(y, s));
+}
+
 int yml_string(struct yml *y, const yaml_node_t *n, char *dst, size_t size)
 {
 	const char *s = yml_scalar(y, n, "a string");

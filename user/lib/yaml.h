@@ -121,6 +121,9 @@ int yml_bool(struct yml *y, const yaml_node_t *n, void *dst, size_t *len);	/* bo
 /* A plain decimal in min..max; label names it in the range error. */
 int yml_uint(struct yml *y, const yaml_node_t *n, const char *want, const char *label,
 	     uint64_t min, uint64_t max, uint64_t *out);
+/* One of names[] (a keyword): its index, or -EINVAL after "expected WANT". */
+int yml_choice(struct yml *y, const yaml_node_t *n, const char *want,
+	       const char *const *names, size_t n_names);
 int yml_string(struct yml *y, const yaml_node_t *n, char *dst, size_t size);
 int yml_abspath(struct yml *y, const yaml_node_t *n, void *dst, size_t *len);	/* char[PATH_MAX] */
 /* An absolute path, or null for none (""). */
