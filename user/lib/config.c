@@ -56,6 +56,7 @@ static const struct yml_key tls_keys[] = {
 	KEY("min_version", cfg_tls_version, tls.min_version),
 	KEY("quic", yml_bool, tls.quic),
 };
+static const struct yml_section tls = YML_TABLE(tls_keys);
 
 static const struct yml_key devops_keys[] = {
 	{ .name = "cidr", .parse = cfg_cidr, .off = offsetof(struct moat_devops, cidr),
@@ -72,28 +73,31 @@ static const struct yml_key ssh_keys[] = {
 	KEY("validate", yml_bool, ssh.validate),
 	LIST("devops", cfg_devops, ssh.devops, ssh.n_devops),
 };
+static const struct yml_section ssh = YML_TABLE(ssh_keys);
 
 static const struct yml_key icmp_keys[] = {
 	KEY("echo", yml_bool, icmp.echo),
 };
+static const struct yml_section icmp = YML_TABLE(icmp_keys);
 
 static const struct yml_key outbound_keys[] = {
 	KEY("track", yml_bool, outbound.track),
 	KEY("max_flows", cfg_max_flows, outbound.max_flows),
 };
+static const struct yml_section outbound = YML_TABLE(outbound_keys);
 
 static const struct yml_key crs_keys[] = {
 	KEY("rules", yml_abspath, inspector.crs_rules),
 	KEY("paranoia", cfg_paranoia, inspector.paranoia),
 };
+static const struct yml_section crs = YML_TABLE(crs_keys);
 
 static const struct yml_key ban_keys[] = {
 	KEY("enabled", yml_bool, inspector.ban_enabled),
 	KEY("ttl", cfg_duration, inspector.ban_ttl),
 	LIST("exempt", cfg_cidr_list, inspector.ban_exempt, inspector.n_ban_exempt),
 };
-
-static const struct yml_section crs = YML_TABLE(crs_keys), ban = YML_TABLE(ban_keys);
+static const struct yml_section ban = YML_TABLE(ban_keys);
 
 static const struct yml_key inspector_keys[] = {
 	KEY("enabled", yml_bool, inspector.enabled),
@@ -117,16 +121,15 @@ static int check_inspector(struct yml *y, const yaml_node_t *map, yaml_node_t *c
 	return yml_fail(y, yml_lookup(y, map, "processes") ?: map,
 			"required when the inspector is enabled");
 }
+static const struct yml_section inspector = {
+	.keys = inspector_keys, .n = ARRAY_SIZE(inspector_keys), .check = check_inspector,
+};
 
 static const struct yml_key metrics_keys[] = {
 	KEY("listen", cfg_listen, metrics.listen),
 };
 
-static const struct yml_section tls = YML_TABLE(tls_keys), ssh = YML_TABLE(ssh_keys),
-	icmp = YML_TABLE(icmp_keys), outbound = YML_TABLE(outbound_keys),
-	metrics = YML_TABLE(metrics_keys), inspector = {
-		.keys = inspector_keys, .n = ARRAY_SIZE(inspector_keys), .check = check_inspector,
-	};
+static const struct yml_section metrics = YML_TABLE(metrics_keys);
 
 static const struct yml_key root_keys[] = {
 	{ .name = "interfaces", .parse = cfg_interfaces,
