@@ -37,6 +37,8 @@ INSPECT_LIBS := -lhttp_parser -lmodsecurity -lseccomp
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
+# What the tests that load programs share: packets, generations, stats.
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
 BENCH_SKELS := $(BUILD)/bench.skel.h
 
@@ -46,7 +48,7 @@ BENCH_SKELS := $(BUILD)/bench.skel.h
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	      -std=gnu11 -D_GNU_SOURCE -DMOAT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config parse state table log)
+FUZZ_LIB   := $(patsubst %,$(BUILD)/fuzz/lib/%.o,config config_values yaml parse state table log)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # The reference model and the differential fuzzer around it (tests/model).
@@ -129,16 +131,16 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The reference model and the differential fuzzer around it.
-$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/tests/bench/bench: $(BENCH_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

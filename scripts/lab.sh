@@ -21,6 +21,9 @@
 #   lab_moatctl ARGS...      gw: build/moatctl --pin-dir $LAB_PIN ARGS...
 #   lab_in NS CMD...         runs CMD in $LAB-NS (nsenter: bpffs stays visible)
 #   lab_ssh NS ADDR CMD...   ssh from NS to ADDR with the lab key
+#   lab_session_start        an SSH session ops -> gw held open (ssh ... cat);
+#                            lab_session_roundtrip TAG: a line comes back;
+#                            lab_session_close ends it
 #   lab_spawn NS NAME CMD... background CMD in NS, log $LAB_DIR/NAME.log, pid in
 #                            LAB_LAST_PID, killed by lab_down (call it from the
 #                            main shell, not from $(...), or lab_down can't see it)
@@ -373,6 +376,37 @@ lab_ssh() {
 		-o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=3 -o LogLevel=ERROR \
 		"root@$addr" "$@"
 }
+
+# An SSH session from ops to gw that this shell holds open: `ssh ... cat`,
+# its stdin a fifo (fd LAB_SESSION_FD), its stdout $LAB_DIR/session.out, its
+# log presession.log, its pid LAB_SESSION_PID.
+lab_session_start() {
+	LAB_SESSION_IN=$LAB_DIR/session.in
+	LAB_SESSION_OUT=$LAB_DIR/session.out
+	mkfifo "$LAB_SESSION_IN" && : >"$LAB_SESSION_OUT" || return 1
+	exec {LAB_SESSION_FD}<>"$LAB_SESSION_IN" || return 1
+	# shellcheck disable=SC2016 # expanded by that bash
+	lab_spawn ops presession bash -c 'exec timeout 600 ssh -F /dev/null -i "$2" \
+		-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null \
+		-o ConnectTimeout=3 -o LogLevel=ERROR "root@$3" cat <"$0" >"$1"' \
+		"$LAB_SESSION_IN" "$LAB_SESSION_OUT" "$LAB_DIR/ssh/client_key" "$GW4_OPS"
+	LAB_SESSION_PID=$LAB_LAST_PID
+}
+_lab_session_has() { # LINE
+	_lab_alive_or_log "$LAB_SESSION_PID" presession || return $LAB_GIVE_UP
+	grep -qx -- "$1" "$LAB_SESSION_OUT"
+}
+lab_session_roundtrip() { # TAG: a line through the session comes back within 10 s
+	local line="$LAB-$1"
+	_lab_ours "$LAB_SESSION_PID" || { echo "the ssh session is gone"; return 1; }
+	echo "$line" >&"$LAB_SESSION_FD" || return 1
+	lab_wait 10 _lab_session_has "$line" && { echo "came back: $line"; return 0; }
+	echo "no echo of '$line'; session output:"; cat "$LAB_SESSION_OUT"
+	echo "session log:"; tail -n 5 "$LAB_DIR/presession.log"
+	return 1
+}
+lab_session_close() { exec {LAB_SESSION_FD}>&-; }
 
 lab_write_config() {
 	local file=${1:?usage: lab_write_config FILE [LINE...]}; shift

@@ -17,15 +17,7 @@ trap 'rm -rf "$ROOT"' EXIT
 OUT=$ROOT/check.out
 R=$ROOT/root
 
-bail() {
-	echo "Bail out! $*"
-	echo "1..$T"
-	exit 1
-}
-
-for tool in dpkg-buildpackage dh lintian dpkg; do
-	command -v $tool >/dev/null || bail "$tool missing: run make deps"
-done
+tap_need dpkg-buildpackage dh lintian dpkg
 
 # An empty dpkg database: the scratch root knows no package.
 mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers" || exit 1

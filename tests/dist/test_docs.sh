@@ -19,15 +19,7 @@ OUT=$ROOT/check.out
 PAGES=(man/moatd.8 man/moatctl.8 man/moat.yaml.5)
 COMPLETION=scripts/bash-completion/moatctl
 
-bail() {
-	echo "Bail out! $*"
-	echo "1..$T"
-	exit 1
-}
-
-for tool in mandoc groff; do
-	command -v $tool >/dev/null || bail "$tool missing: run make deps"
-done
+tap_need mandoc groff
 [ -x "$BUILD/moatctl" ] && [ -x "$BUILD/moatd" ] || bail "$BUILD/moatctl or moatd not built: run make all"
 
 # No output and exit 0: any message is a failure.

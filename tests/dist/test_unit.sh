@@ -18,13 +18,7 @@ trap 'rm -rf "$ROOT"' EXIT
 OUT=$ROOT/check.out
 UNIT=$ROOT/lib/systemd/system/moatd.service
 
-bail() {
-	echo "Bail out! $*"
-	echo "1..$T"
-	exit 1
-}
-
-command -v systemd-analyze >/dev/null || bail "systemd-analyze missing: run make deps"
+tap_need systemd-analyze
 
 # The exposure figure of a unit file, e.g. 2.6.
 exposure() { # FILE

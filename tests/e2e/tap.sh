@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# TAP for the e2e tests (sourced): tap RC NAME, and check NAME CMD... which
-# runs CMD in this shell (what it records stays), keeps its output in $OUT
-# and shows the end of it as the diagnostic when it fails.
+# TAP for the e2e, dist and deb tests (sourced): tap RC NAME, and check NAME
+# CMD... which runs CMD in this shell (what it records stays), keeps its
+# output in $OUT and shows the end of it as the diagnostic when it fails;
+# bail and tap_need; the lab's start, teardown and dry-run snapshots.
 T=0
 FAILED=0
 
@@ -13,6 +14,31 @@ tap() { # RC NAME
 		FAILED=$((FAILED + 1))
 		echo "not ok $T - $2"
 	fi
+}
+
+# bail MESSAGE -- gives up: "Bail out!", the last TAP_BAIL_LINES lines of
+# each log named in TAP_BAIL_LOGS ($LAB_DIR/NAME.log, when there is one),
+# the plan so far, exit 1. A test names the logs that explain its failures.
+TAP_BAIL_LOGS=()
+TAP_BAIL_LINES=10
+bail() {
+	echo "Bail out! $*"
+	local log
+	for log in "${TAP_BAIL_LOGS[@]}"; do
+		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
+			tail -n "$TAP_BAIL_LINES" "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
+		fi
+	done
+	echo "1..$T"
+	exit 1
+}
+
+# tap_need TOOL... -- each is installed, else bail.
+tap_need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
+	done
 }
 
 check() { # NAME CMD...
@@ -42,12 +68,9 @@ tap_lab_down() {
 # tap_lab_start PREFIX TOOL... -- what every e2e test does first: the
 # tools and binaries it needs are there (else bail), then a lab named
 # PREFIX<pid digits> with OUT and CONF in its folder, and the namespaces up.
-# Each test defines bail (it knows which logs to show).
 tap_lab_start() {
-	local prefix=$1 tool; shift
-	for tool in "$@"; do
-		command -v "$tool" >/dev/null || bail "$tool missing: run make deps"
-	done
+	local prefix=$1; shift
+	tap_need "$@"
 	if [ ! -x "$LAB_BUILD/moatd" ] || [ ! -x "$LAB_BUILD/moatctl" ]; then
 		bail "$LAB_BUILD/moatd or moatctl not built: run make all"
 	fi

@@ -64,17 +64,7 @@ AT_FLOOD_ADDRS=12	# flood sources (64512 ports each) after AT_FAKE4
 AT_PREFILL=6000		# SYNs that fill the sink's SYN queue (listen backlog 4096)
 AT_RAW=$PWD/tests/e2e/rawtcp.py
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd sink sshd; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 10 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd sink sshd)
 
 # --- payloads (hex) -------------------------------------------------------------------
 at_payloads() {

@@ -19,17 +19,7 @@ RULES=scripts/prometheus/moat-alerts.yml
 PROM_PORT=19090		# inside the lab's gw namespace: nothing else listens there
 ALL_PROMISES="drop_rest replies ssh_devops tls_min_1_2 web_tls"
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd prometheus; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 10 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd prometheus)
 
 # audit ARGS... -- moatctl audit in gw; JSON in $LAB_DIR/audit.json, exit in AUDIT_RC.
 audit_json() {

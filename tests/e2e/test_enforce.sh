@@ -12,15 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
 
-
-bail() {
-	echo "Bail out! $*"
-	if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/moatd.log" ]; then
-		tail -n 20 "$LAB_DIR/moatd.log" | sed 's/^/# moatd: /'
-	fi
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd)
+TAP_BAIL_LINES=20
 
 url_host() { [[ $1 == *:* ]] && echo "[$1]" || echo "$1"; }
 fam() { [[ $1 == *:* ]] && echo 6 || echo 4; }

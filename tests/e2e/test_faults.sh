@@ -16,14 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 
 METRICS=http://127.0.0.1:9477
 
-bail() {
-	echo "Bail out! $*"
-	if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/moatd.log" ]; then
-		tail -n 15 "$LAB_DIR/moatd.log" | sed 's/^/# moatd: /'
-	fi
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd)
+TAP_BAIL_LINES=15
 
 STATE=
 moatd_log_has() { grep -F -- "$1" "$LAB_DIR/moatd.log" || { tail -n 15 "$LAB_DIR/moatd.log"; return 1; }; }

@@ -19,17 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 RULES=scripts/prometheus/moat-alerts.yml
 METRICS=http://127.0.0.1:9477
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd prometheus alertmanager webhook; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 10 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd prometheus alertmanager webhook)
 
 gw_curl() { lab_in gw curl -sS --max-time 5 "$@"; }
 

@@ -33,17 +33,7 @@ ST_GW_UDP4=40053
 ST_GW_UDP6=40054
 ST_WAIT=2		# seconds a probe waits for an answer that must not come
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd sshd presession; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 10 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd sshd presession)
 
 # A gauge from moatd's /metrics.
 st_metric() { # NAME
@@ -365,35 +355,9 @@ s.send(b"junk instead of a banner\r\n"); time.sleep(30)' "$GW6_OPS"
 # --- an SSH session from ops that predates moatd --------------------------------------
 #
 # `ssh ops -> gw cat`, its stdin a fifo this shell holds open, its stdout a
-# file: a line written to the fifo must come back in the file.
-
-st_presession_start() {
-	ST_FIFO_PATH=$LAB_DIR/presession.in
-	ST_PRE_OUT=$LAB_DIR/presession.out
-	mkfifo "$ST_FIFO_PATH" && : >"$ST_PRE_OUT" || return 1
-	exec {ST_FIFO}<>"$ST_FIFO_PATH" || return 1
-	# shellcheck disable=SC2016 # expanded by that bash
-	lab_spawn ops presession bash -c 'exec timeout 600 ssh -F /dev/null -i "$2" \
-		-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null \
-		-o ConnectTimeout=3 -o LogLevel=ERROR "root@$3" cat <"$0" >"$1"' \
-		"$ST_FIFO_PATH" "$ST_PRE_OUT" "$LAB_DIR/ssh/client_key" "$GW4_OPS"
-	ST_PRE_PID=$LAB_LAST_PID
-}
-st_presession_open() { st_presession_start && st_roundtrip before-moatd; }
-st_pre_has() { # LINE
-	_lab_alive_or_log "$ST_PRE_PID" presession || return $LAB_GIVE_UP
-	grep -qx -- "$1" "$ST_PRE_OUT"
-}
-st_roundtrip() { # TAG: a line through the session comes back within 10 s
-	local line="st-$LAB-$1"
-	_lab_ours "$ST_PRE_PID" || { echo "the ssh session is gone"; return 1; }
-	echo "$line" >&"$ST_FIFO" || return 1
-	lab_wait 10 st_pre_has "$line" && { echo "came back: $line"; return 0; }
-	echo "no echo of '$line'; session output:"; cat "$ST_PRE_OUT"
-	echo "session log:"; tail -n 5 "$LAB_DIR/presession.log"
-	return 1
-}
+# file: a line written to the fifo must come back in the file
+# (lab_session_* in scripts/lab.sh).
+st_presession_open() { lab_session_start && lab_session_roundtrip before-moatd; }
 # The session is a real established TCP connection to sshd, from ops.
 st_pre_established() {
 	lab_in gw ss -Htn state established "( sport = :22 and dst $OPS4 )" | tee /dev/stderr |
@@ -593,7 +557,7 @@ main() {
 
 	# --- 6. the session opened before moatd -----------------------------------------
 	s0=$(st_stats)
-	check "session opened before moatd: round trip after attach" st_roundtrip after-attach
+	check "session opened before moatd: round trip after attach" lab_session_roundtrip after-attach
 	check "  its packets pass as ssh on gwd0 (seeded from the socket table)" \
 		st_grew "$s0" gwd0 pass ssh
 	check "  moat_conns counts it (seeded when moatd took over)" \
@@ -724,7 +688,7 @@ main() {
 		st_silent cli http "$GW4_CLI" 443
 	check "enforce again: stats: drop not_tls counts it" st_grew "$s0" gwc0 drop not_tls
 	check "session opened before moatd: still round-trips after two reloads" \
-		st_roundtrip after-reloads
+		lab_session_roundtrip after-reloads
 
 	# --- 7. moatctl check --------------------------------------------------------------------
 	if check "moatctl check x${#ST_CHECKS[@]}: stats and written maps identical before and after" \
@@ -740,7 +704,7 @@ main() {
 	# --- 8. lockout_guard -----------------------------------------------------------------------
 	check "lockout_guard: a reload without ops in devops, while ops has a session, is refused" \
 		st_guard_refuses
-	check "lockout_guard: that session still round-trips" st_roundtrip after-guard
+	check "lockout_guard: that session still round-trips" lab_session_roundtrip after-guard
 	check "lockout_guard: the file restored, the reload is applied" \
 		eval 'st_config enforce && lab_moatd_reload && st_status_mode enforce'
 	check "lockout_guard: a connection moat already cut (not_ssh) does not block a reload" \
@@ -782,7 +746,7 @@ main() {
 		lab_wait 20 st_conns_swept
 
 	# --- teardown leaves nothing behind --------------------------------------------------------
-	exec {ST_FIFO}>&-
+	lab_session_close
 	tap_lab_down
 
 	echo "1..$T"

@@ -21,17 +21,7 @@ UP_FROM=$(cat tests/e2e/UPGRADE_FROM)
 UP_BANNED=198.18.1.99		# banned with the old moatctl
 UP_RUNTIME=198.18.1.50		# a runtime DevOps entry made with the old moatctl
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd build stream presession; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 10 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
+TAP_BAIL_LOGS=(moatd build stream presession)
 
 # The old moat, built from git history into the lab folder.
 up_build_old() {
@@ -42,29 +32,8 @@ up_build_old() {
 }
 up_old_moatctl() { lab_in gw "$LAB_DIR/old/build/moatctl" --pin-dir "$LAB_PIN" "$@"; }
 
-# An SSH session from ops: a line written to the fifo comes back in the file.
-up_session_open() {
-	UP_FIFO_PATH=$LAB_DIR/session.in
-	UP_OUT=$LAB_DIR/session.out
-	mkfifo "$UP_FIFO_PATH" && : >"$UP_OUT" || return 1
-	exec {UP_FIFO}<>"$UP_FIFO_PATH" || return 1
-	# shellcheck disable=SC2016 # expanded by that bash
-	lab_spawn ops presession bash -c 'exec timeout 600 ssh -F /dev/null -i "$2" \
-		-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null \
-		-o ConnectTimeout=3 -o LogLevel=ERROR "root@$3" cat <"$0" >"$1"' \
-		"$UP_FIFO_PATH" "$UP_OUT" "$LAB_DIR/ssh/client_key" "$GW4_OPS"
-	UP_SESSION_PID=$LAB_LAST_PID
-	up_roundtrip opened
-}
-up_has() { _lab_alive_or_log "$UP_SESSION_PID" presession || return $LAB_GIVE_UP; grep -qx -- "$1" "$UP_OUT"; }
-up_roundtrip() { # TAG
-	local line="up-$LAB-$1"
-	echo "$line" >&"$UP_FIFO" || return 1
-	lab_wait 10 up_has "$line" && return 0
-	echo "no echo of '$line'"; tail -n 5 "$LAB_DIR/presession.log"
-	return 1
-}
+# An SSH session from ops (scripts/lab.sh): a line written to it comes back.
+up_session_open() { lab_session_start && lab_session_roundtrip opened; }
 
 # HTTPS requests from cli, one after the other, each line "ok" or "fail":
 # every one is a new connection judged by whichever moat is in force.
@@ -132,7 +101,7 @@ main() {
 	check "  and that the connections that predate it pass as they are" \
 		grep -q "predate moat on validated ports pass as they are" "$LAB_DIR/moatd.log"
 	check "HTTPS requests keep passing through the new moat" lab_wait 20 up_stream_grew "$ok0"
-	check "the SSH session opened under the old moat still round-trips" up_roundtrip after
+	check "the SSH session opened under the old moat still round-trips" lab_session_roundtrip after
 	check "real ssh from ops logs in (a new connection, judged by the new moat)" \
 		lab_ssh ops "$GW4_OPS" true
 	check "the runtime DevOps entry is still listed" eval \
@@ -149,7 +118,7 @@ main() {
 	check "wrong verdicts in the stream: 0 of $(up_stream_count ok) requests failed" \
 		eval '[ "$(up_stream_count fail)" -eq 0 ]'
 
-	exec {UP_FIFO}>&-
+	lab_session_close
 	tap_lab_down
 	echo "1..$T"
 	[ "$FAILED" -eq 0 ]

@@ -24,7 +24,8 @@
 #include "lib/config.h"
 #include "lib/loader.h"
 #include "lib/table.h"
-#include "pkt.h"
+#include "../lib/gen.h"
+#include "../lib/pkt.h"
 
 /* Row macros set defaults (CL4's ACK of the host's ISN, say) that a row
  * may override with a later designator: meant, not a slip. */
@@ -843,20 +844,13 @@ struct gen {
 	int xdp_fd, egress_fd;
 };
 
-static int ncpus;
 static int test_no;
 static int failures;
 
 static int add_entry(struct moat_table t, const char *cidr, __u64 expires_ns, __u32 origin)
 {
-	struct moat_entry e = { .expires_ns = expires_ns, .origin = origin };
-	struct moat_cidr c;
-	int err;
+	int err = test_table_add(t, cidr, expires_ns, origin, "prog_test");
 
-	if (moat_parse_cidr(cidr, &c))
-		return -EINVAL;
-	snprintf(e.name, sizeof(e.name), "prog_test");
-	err = moat_table_put(t, &c, &e);
 	if (err)
 		fprintf(stderr, "# couldn't add %s: %s\n", cidr, strerror(-err));
 	return err;
@@ -865,7 +859,6 @@ static int add_entry(struct moat_table t, const char *cidr, __u64 expires_ns, __
 /* Loads and fills a generation, then what moatctl and the inspector would add. */
 static int gen_setup(struct gen *gen, char *err, size_t errlen)
 {
-	struct moat_config cfg;
 	char yaml[4096];
 	int ret;
 
@@ -873,13 +866,7 @@ static int gen_setup(struct gen *gen, char *err, size_t errlen)
 		snprintf(yaml, sizeof(yaml), "%s", gen->yaml);
 	else
 		snprintf(yaml, sizeof(yaml), yaml_fmt, gen->mode, gen->quic, gen->echo);
-	ret = moat_config_parse("prog_test.yaml", yaml, strlen(yaml), &cfg, err, errlen);
-	if (ret)
-		return ret;
-	ret = moat_gen_load(&gen->g, &cfg, &gen->slot, 1, NULL, err, errlen);
-	if (!ret)
-		ret = moat_gen_fill(&gen->g, &cfg, err, errlen);
-	moat_config_free(&cfg);
+	ret = test_gen_load(&gen->g, "prog_test.yaml", yaml, &gen->slot, 1, NULL, err, errlen);
 	if (ret)
 		return ret;
 	moat_gen_maps(&gen->g, &gen->maps);
@@ -896,37 +883,6 @@ static int gen_setup(struct gen *gen, char *err, size_t errlen)
 	if (ret)
 		snprintf(err, errlen, "couldn't add run-time table entries: %s", strerror(-ret));
 	return ret;
-}
-
-static int stats_read(int fd, struct moat_counter *out)
-{
-	struct moat_counter percpu[ncpus];
-
-	for (__u32 k = 0; k < MOAT_STATS_ENTRIES; k++) {
-		if (bpf_map_lookup_elem(fd, &k, percpu))
-			return -errno;
-		out[k] = (struct moat_counter){};
-		for (int cpu = 0; cpu < ncpus; cpu++) {
-			out[k].packets += percpu[cpu].packets;
-			out[k].bytes += percpu[cpu].bytes;
-		}
-	}
-	return 0;
-}
-
-/* Runs one frame through XDP or the egress program. */
-static int run_frame(int prog_fd, const struct pkt_buf *f, __u32 *retval)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = f->buf,
-		.data_size_in = f->len,
-		.repeat = 1,
-	);
-
-	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return -errno;
-	*retval = opts.retval;
-	return 0;
 }
 
 /* A row's packet with the row's own ports, so rows share no state. */
@@ -1034,7 +990,7 @@ static void run_row(struct gen *gen, size_t idx, const char *load_err)
 			}
 			continue;
 		}
-		if (fd < 0 || pkt_build(&spec, &f) || (err = run_frame(fd, &f, &retval))) {
+		if (fd < 0 || pkt_build(&spec, &f) || (err = test_run_frame(fd, f.buf, f.len, &retval))) {
 			snprintf(diag, sizeof(diag), "couldn't run a %s step before the row: %s",
 				 xdp ? "XDP" : "egress", fd < 0 ? "no egress program" :
 				 "bad packet spec or test_run failed");
@@ -1048,11 +1004,11 @@ static void run_row(struct gen *gen, size_t idx, const char *load_err)
 		report(false, gen, r->name, "row's packet spec cannot be built");
 		return;
 	}
-	err = stats_read(gen->maps.stats, before);
+	err = test_stats_read(gen->maps.stats, before, MOAT_STATS_ENTRIES);
 	if (!err)
-		err = run_frame(gen->xdp_fd, &f, &retval);
+		err = test_run_frame(gen->xdp_fd, f.buf, f.len, &retval);
 	if (!err)
-		err = stats_read(gen->maps.stats, after);
+		err = test_stats_read(gen->maps.stats, after, MOAT_STATS_ENTRIES);
 	if (err) {
 		snprintf(diag, sizeof(diag), "test_run or stats read failed: %s", strerror(-err));
 		report(false, gen, r->name, diag);
@@ -1085,7 +1041,7 @@ static int run_steps(struct gen *gen, const struct step *st, __u32 *retval)
 	for (; st->hook != STEP_END; st++) {
 		int fd = st->hook == STEP_XDP ? gen->xdp_fd : gen->egress_fd;
 
-		if (pkt_build(&st->pkt, &f) || run_frame(fd, &f, retval))
+		if (pkt_build(&st->pkt, &f) || test_run_frame(fd, f.buf, f.len, retval))
 			return -1;
 	}
 	return 0;
@@ -1149,10 +1105,11 @@ static void flood_test(struct gen *gen)
 		s[3] = d[3] = i;
 		memcpy(fs.buf + fs.off[PKT_L4], &port, 2);
 		memcpy(fa.buf + fa.off[PKT_L4] + 2, &port, 2);
-		ok = !run_frame(gen->xdp_fd, &fs, &ret) && !run_frame(gen->egress_fd, &fa, &ret);
+		ok = !test_run_frame(gen->xdp_fd, fs.buf, fs.len, &ret) &&
+		     !test_run_frame(gen->egress_fd, fa.buf, fa.len, &ret);
 	}
-	ok = ok && !pkt_build(&data, &f) && !run_frame(gen->xdp_fd, &f, &ret) &&
-	     !pkt_build(&rest, &f) && !run_frame(gen->xdp_fd, &f, &ret2);
+	ok = ok && !pkt_build(&data, &f) && !test_run_frame(gen->xdp_fd, f.buf, f.len, &ret) &&
+	     !pkt_build(&rest, &f) && !test_run_frame(gen->xdp_fd, f.buf, f.len, &ret2);
 	test_no++;
 	printf("%s %d - %s: after %d spoofed handshakes, a confirmed connection passes (%s) and "
 	       "one holding 5 head bytes continues (%s)\n", ok && ret == XDP_PASS &&
@@ -1194,6 +1151,7 @@ int main(void)
 		  .rows = family_rows, .n_rows = ARRAY_SIZE(family_rows) },
 	};
 	size_t total = 0;
+	int ncpus;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	moat_libbpf_logging(false);

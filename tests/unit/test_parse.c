@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Value parsers of user/lib/parse.c: CIDR, port, duration, RFC 3339 time, TLS version. */
+/*
+ * Value parsers of user/lib/parse.c: CIDR, port, host:port, duration, size,
+ * RFC 3339 time, TLS version.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +385,84 @@ static void test_tls_version(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 }
 
+static void test_hostport(void **state)
+{
+	static const struct { const char *in, *host; uint16_t port; } good[] = {
+		{ "127.0.0.1:9477", "127.0.0.1", 9477 },
+		{ "0.0.0.0:1", "0.0.0.0", 1 },
+		{ "[::1]:9477", "::1", 9477 },
+		{ "[::]:65535", "::", 65535 },
+		{ "localhost:80", "localhost", 80 },
+		{ "metrics.example-1.net:443", "metrics.example-1.net", 443 },
+	};
+	static const struct { const char *in, *why; } bad[] = {
+		{ "127.0.0.1", "missing ':PORT'" },
+		{ ":9477", "missing host (use 0.0.0.0 or [::] for every address)" },
+		{ "::1:9477", "an IPv6 host must be in brackets, e.g. [::1]:9477" },
+		{ "[::1:9477", "missing ']' after the IPv6 address" },
+		{ "[::1]9477", "expected ':PORT' after ']'" },
+		{ "[1.2.3.4]:80", "not an IPv6 address inside [ ]" },
+		{ "1.2.3:80", "not an IPv4 address" },
+		{ "256.0.0.1:80", "not an IPv4 address" },
+		{ "host_name:80", "host is not an IPv4 address or host name" },
+		{ "127.0.0.1:0", "port must be 1..65535" },
+		{ "127.0.0.1:65536", "port must be 1..65535" },
+		{ "127.0.0.1:", "port must be 1..65535" },
+		{ "[::1]:", "port must be 1..65535" },
+	};
+	char host[16];
+	uint16_t port;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		char big[64];
+		const char *why = moat_parse_hostport(good[i].in, big, sizeof(big), &port);
+
+		if (why)
+			fail_msg("'%s' refused: %s", good[i].in, why);
+		assert_string_equal(big, good[i].host);
+		assert_int_equal(port, good[i].port);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *why = moat_parse_hostport(bad[i].in, host, sizeof(host), &port);
+
+		if (!why)
+			fail_msg("'%s' accepted", bad[i].in);
+		assert_string_equal(why, bad[i].why);
+	}
+	/* the host must fit the buffer it is written to, brackets or not */
+	assert_string_equal(moat_parse_hostport("abcdefghijklmnop:1", host, sizeof(host), &port),
+			    "host is too long");
+	assert_string_equal(moat_parse_hostport("[2001:db8::1:2:3:4]:1", host, sizeof(host), &port),
+			    "host is too long");
+	assert_null(moat_parse_hostport("abcdefghijklmno:1", host, sizeof(host), &port));
+}
+
+static void test_size(void **state)
+{
+	static const struct { const char *in; uint64_t bytes; } good[] = {
+		{ "0", 0 }, { "65536", 65536 }, { "65536B", 65536 }, { "64KiB", 65536 },
+		{ "1MiB", 1048576 }, { "16MiB", 16777216 },
+		{ "18446744073709551615", UINT64_MAX }, { "17592186044415MiB", 17592186044415ull << 20 },
+	};
+	static const char *const bad[] = {
+		"", "B", "KiB", "MiB", "64K", "64kib", "64 KiB", "-1", "0x10", "064", "1.5MiB",
+		"64iB", "18446744073709551616", "17592186044416MiB", "18014398509481984KiB",
+		"123456789012345678901234567890123KiB",
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		if (moat_parse_size(good[i].in, &v))
+			fail_msg("'%s' refused", good[i].in);
+		assert_int_equal(v, good[i].bytes);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (moat_parse_size(bad[i], &v) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +478,8 @@ int main(void)
 		cmocka_unit_test(test_expiry_edges),
 		cmocka_unit_test(test_boot_ns),
 		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_size),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* moat.yaml (SPEC §3) as a validated struct, and the value parsers it uses. */
+/* moat.yaml (SPEC §3) as a validated struct; the value parsers are in lib/parse.h. */
 #ifndef MOAT_CONFIG_H
 #define MOAT_CONFIG_H
 
@@ -10,25 +10,12 @@
 #include <limits.h>
 #include <linux/types.h>
 #include "moat/shared.h"
+#include "lib/parse.h"
 
 #define MOAT_DEFAULT_CONFIG	"/etc/moat/moat.yaml"
 #define MOAT_DEFAULT_PIN_DIR	"/sys/fs/bpf/moat"
 #define MOAT_DEFAULT_STATE_DIR	"/var/lib/moat"
 #define MOAT_ERR_LEN		512
-/*
- * The latest expiry moat can hold: expiries become CLOCK_BOOTTIME
- * nanoseconds in signed 64-bit arithmetic, which ends at
- * 2262-04-11T23:47:16Z. Later ones are refused, never wrapped.
- */
-#define MOAT_TIME_MAX		((time_t)(INT64_MAX / 1000000000LL))
-#define MOAT_TIME_MAX_TEXT	"2262-04-11T23:47:16Z"
-
-/* An address block; addr is IPv6 or IPv4-mapped, prefixlen over 128 bits. */
-struct moat_cidr {
-	int family;			/* AF_INET or AF_INET6 (as written) */
-	struct moat_addr addr;		/* host bits are zero */
-	unsigned int prefixlen;		/* 0..128 (v4: 96 + written length) */
-};
 
 struct moat_devops {
 	struct moat_cidr cidr;
@@ -107,27 +94,5 @@ int moat_config_load(const char *path, struct moat_config *cfg, char *err, size_
 int moat_config_parse(const char *name, const char *buf, size_t len,
 		      struct moat_config *cfg, char *err, size_t errlen);
 void moat_config_free(struct moat_config *cfg);
-
-/* Value parsers: 0 or -EINVAL. */
-int moat_parse_cidr(const char *s, struct moat_cidr *out);	/* bare address = /32 or /128 */
-/*
- * Same, and on error points *why at the cause ("host bits set", ...). With
- * host bits set, *out still holds the network, so callers can suggest it.
- */
-int moat_parse_cidr_err(const char *s, struct moat_cidr *out, const char **why);
-/* Decimal, no sign, no leading zero: 0, -EINVAL (not a number) or -ERANGE (> max). */
-int moat_parse_uint(const char *s, uint64_t max, uint64_t *out);
-int moat_parse_port(const char *s, uint16_t *out);		/* 1..65535 */
-int moat_parse_duration(const char *s, uint64_t *seconds);	/* "90s", "10m", "1h30m", "2d", "1w" */
-int moat_parse_time(const char *s, time_t *out);		/* RFC 3339: 2026-12-31T23:00:00Z, +01:00 */
-/* Why s cannot name a devops entry (empty, too long, a control character), or NULL. */
-const char *moat_name_problem(const char *s);
-/* now + ttl into *out; -ERANGE when that is after MOAT_TIME_MAX. */
-int moat_expiry_after(time_t now, uint64_t ttl, time_t *out);
-int moat_parse_tls_version(const char *s, uint16_t *out);	/* "1.0".."1.3" -> 0x0301..0x0304 */
-/* "198.51.100.0/24", "2001:db8::/48"; /32 and /128 printed without suffix. */
-int moat_format_cidr(const struct moat_cidr *c, char *buf, size_t len);
-/* Whether the cidr is one host (exact-table entry). */
-static inline bool moat_cidr_is_host(const struct moat_cidr *c) { return c->prefixlen == 128; }
 
 #endif /* MOAT_CONFIG_H */

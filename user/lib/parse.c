@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Value parsers shared by the config file and moatctl arguments. */
+/* Value parsers shared by the config file, the state file and moatctl arguments. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
-#include "lib/config.h"
+#include "lib/parse.h"
 
 _Static_assert(MOAT_NAME_LEN == 32, "moat_name_problem() says 31 characters");
 
@@ -163,6 +163,57 @@ int moat_format_cidr(const struct moat_cidr *c, char *buf, size_t len)
 	return 0;
 }
 
+const char *moat_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *after, *p;
+	size_t hlen;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end)
+			return "missing ']' after the IPv6 address";
+		hlen = (size_t)(end - s - 1);
+		if (hlen >= hostlen)
+			return "host is too long";
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &(struct in6_addr){}) != 1)
+			return "not an IPv6 address inside [ ]";
+		if (end[1] != ':')
+			return "expected ':PORT' after ']'";
+		after = end + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+		bool numeric = true;
+
+		if (!colon)
+			return "missing ':PORT'";
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen))
+			return "an IPv6 host must be in brackets, e.g. [::1]:9477";
+		if (hlen == 0)
+			return "missing host (use 0.0.0.0 or [::] for every address)";
+		if (hlen >= hostlen)
+			return "host is too long";
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		for (p = host; *p; p++) {
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      is_digit(*p) || *p == '-' || *p == '.'))
+				return "host is not an IPv4 address or host name";
+			if (!(*p == '.' || is_digit(*p)))
+				numeric = false;
+		}
+		if (numeric && inet_pton(AF_INET, host, &(struct in_addr){}) != 1)
+			return "not an IPv4 address";
+		after = colon + 1;
+	}
+	if (moat_parse_port(after, port))
+		return "port must be 1..65535";
+	return NULL;
+}
+
 int moat_parse_duration(const char *s, uint64_t *seconds)
 {
 	/* largest unit first; each at most once, in this order */
@@ -200,6 +251,31 @@ int moat_parse_duration(const char *s, uint64_t *seconds)
 		return -EINVAL;
 	*seconds = total;
 	return 0;
+}
+
+int moat_parse_size(const char *s, uint64_t *bytes)
+{
+	/* tried in this order: "64KiB" must not be read as 64Ki bytes */
+	static const struct { const char *suffix; uint64_t mult; } units[] = {
+		{ "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "B", 1 }, { "", 1 },
+	};
+	size_t len = strlen(s);
+	char num[32];
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t sl = strlen(units[i].suffix);
+
+		if (len <= sl || len - sl >= sizeof(num) || strcmp(s + len - sl, units[i].suffix))
+			continue;
+		memcpy(num, s, len - sl);
+		num[len - sl] = '\0';
+		if (moat_parse_uint(num, UINT64_MAX / units[i].mult, &v))
+			return -EINVAL;
+		*bytes = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* Exactly n digits at *p. */

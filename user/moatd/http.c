@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include "lib/parse.h"
 #include "moatd/http.h"
 
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
@@ -253,34 +254,6 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-/* "host:port", "[v6]:port" or ":port" (any address) -> host, port strings. */
-static int split_listen(const char *addr, char *host, size_t hostlen, const char **port)
-{
-	const char *colon;
-	size_t n;
-
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		n = end - addr - 1;
-		addr++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon || memchr(addr, ':', colon - addr))
-			return -EINVAL;	/* a bare IPv6 address needs brackets */
-		n = colon - addr;
-	}
-	if (n >= hostlen || !colon[1])
-		return -EINVAL;
-	memcpy(host, addr, n);
-	host[n] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
 /*
  * The listening socket is ours so that a busy port or a missing address is
  * reported with its errno; MHD serves on it and closes it when stopped.
@@ -293,15 +266,18 @@ static int open_listener(const char *addr, int *family, char *err, size_t errlen
 		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	};
 	struct addrinfo *ai;
-	char host[256];
-	const char *port;
+	char host[256], port[8];
+	const char *why;
+	uint16_t pn;
 	int fd, one = 1, ret;
 
-	if (split_listen(addr, host, sizeof(host), &port)) {
-		snprintf(err, errlen, "'%s': expected HOST:PORT or [IPV6]:PORT", addr);
+	why = moat_parse_hostport(addr, host, sizeof(host), &pn);
+	if (why) {
+		snprintf(err, errlen, "'%s': %s", addr, why);
 		return -EINVAL;
 	}
-	ret = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	snprintf(port, sizeof(port), "%u", pn);
+	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret) {
 		snprintf(err, errlen, "'%s': %s", addr, gai_strerror(ret));
 		return -EINVAL;
