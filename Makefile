@@ -33,7 +33,7 @@ MOATD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatd/*.c))
 MOATCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatctl/*.c))
 # The inspector's worker: its own binary, sharing only include/ with moatd.
 INSPECT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/inspect/*.c))
-INSPECT_LIBS := -lhttp_parser -lmodsecurity -lseccomp
+INSPECT_LIBS := -lhttp_parser -lnghttp2 -lmodsecurity -lseccomp -lpthread
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
@@ -91,6 +91,9 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
+# Tests reach their helpers in tests/ (tests/inspect/h2enc.h...).
+$(BUILD)/tests/%.o: CFLAGS += -Itests
+
 # User objects may include skeletons: generate them first.
 $(BUILD)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
@@ -120,6 +123,10 @@ $(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf
 $(BUILD)/tests/unit/test_http1: $(BUILD)/tests/unit/test_http1.o $(BUILD)/user/inspect/http1.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lhttp_parser -lcmocka
+$(BUILD)/tests/unit/test_http2: $(BUILD)/tests/unit/test_http2.o $(BUILD)/user/inspect/http2.o \
+		$(BUILD)/tests/inspect/h2enc.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lnghttp2 -lcmocka
 $(BUILD)/tests/unit/test_crs: $(BUILD)/tests/unit/test_crs.o $(BUILD)/user/inspect/crs.o \
 		$(BUILD)/user/inspect/http1.o
 	$(call msg,LINK,$@)
