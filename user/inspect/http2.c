@@ -407,7 +407,7 @@ static ssize_t step(struct h2_conn *c, const char *data, size_t len)
 	switch (c->state) {
 	case S_PREFACE:
 		n = H2_PREFACE_LEN - c->have < len ? H2_PREFACE_LEN - c->have : len;
-		if (memcmp(data, H2_PREFACE + c->have, n))
+		if (memcmp(data, &H2_PREFACE[c->have], n))
 			return -1;
 		c->have += n;
 		if (c->have == H2_PREFACE_LEN) {
