@@ -137,12 +137,8 @@ static enum moat_insp_category category(const struct moat_insp_verdict *v)
 	return best;
 }
 
-int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int port,
-	     struct moat_insp_verdict *v)
+void crs_describe(const struct h1_request *r, struct moat_insp_verdict *v)
 {
-	ModSecurityIntervention it = { .status = 200 };
-	const char *h = r->headers;
-	Transaction *t;
 	size_t plen;
 
 	snprintf(v->method, sizeof(v->method), "%s", r->method);
@@ -151,6 +147,16 @@ int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int 
 		plen = sizeof(v->path) - 1;
 	memcpy(v->path, r->url, plen);
 	v->path[plen] = '\0';
+}
+
+int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int port,
+	     struct moat_insp_verdict *v)
+{
+	ModSecurityIntervention it = { .status = 200 };
+	const char *h = r->headers;
+	Transaction *t;
+
+	crs_describe(r, v);
 	v->n_rules = 0;
 
 	t = msc_new_transaction(c->ms, c->rules, v);
