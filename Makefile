@@ -132,6 +132,13 @@ $(BUILD)/tests/unit/test_crs: $(BUILD)/tests/unit/test_crs.o $(BUILD)/user/inspe
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
 
+# Detection and false-positive rates on tests/inspect-corpus through the
+# worker's own reassembly, pre-filter and CRS.
+$(BUILD)/tests/inspect/corpus: $(BUILD)/tests/inspect/corpus.o $(BUILD)/tests/inspect/h2enc.o \
+		$(patsubst %,$(BUILD)/user/inspect/%.o,crs http1 http2 reasm prefilter pool)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
