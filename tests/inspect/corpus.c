@@ -39,7 +39,7 @@ struct result {
 
 static struct crs *crs;
 static struct prefilter *pf;
-static bool show;
+static bool show, verbose;
 static int T, failed;
 
 static void tap(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -299,9 +299,10 @@ static void run_set(const struct entry *e, size_t n, bool attacks, struct counts
 			c->unsound += res.unsound;
 			flagged = res.v.result == MOAT_INSP_DETECTED;
 			k->flagged += flagged;
-			if (flagged != attacks)
+			if (flagged != attacks || (verbose && p == 0))
 				printf("# %s %s %s %s %s rules=%s%s%s\n",
-				       attacks ? "missed" : "false-positive", e[i].id, e[i].where,
+				       flagged == attacks ? "as-expected" : attacks ? "missed" :
+				       "false-positive", e[i].id, e[i].where,
 				       e[i].half_b ? "B" : "A", proto[p],
 				       rules_str(&res.v, rules, sizeof(rules)), show ? " payload=" : "",
 				       show ? e[i].payload : "");
@@ -326,6 +327,7 @@ int main(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "show", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{}
 	};
 	static struct entry attacks[MAX_ENTRIES], benign[MAX_ENTRIES];
@@ -343,8 +345,9 @@ int main(int argc, char **argv)
 		case 'r': rules = optarg; break;
 		case 'c': check = true; break;
 		case 's': show = true; break;
+		case 'v': verbose = true; break;
 		default:
-			fprintf(stderr, "usage: corpus [--corpus DIR] [--rules DIR] [--check] [--show]\n");
+			fprintf(stderr, "usage: corpus [--corpus DIR] [--rules DIR] [--check] [--show] [--verbose]\n");
 			return 2;
 		}
 	}
