@@ -117,7 +117,7 @@ $(BUILD)/moat-inspect: $(INSPECT_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS)
 
 # The base configuration is assembled into the worker (.incbin).
-$(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf
+$(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf user/inspect/crs-tuning.conf
 
 # Unit tests of the worker's pieces link those pieces, not libmoat.
 $(BUILD)/tests/unit/test_http1: $(BUILD)/tests/unit/test_http1.o $(BUILD)/user/inspect/http1.o
@@ -183,11 +183,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
+test: deps all $(UNIT_BINS) $(BUILD)/tests/inspect/corpus $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
       $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(BUILD)/tests/inspect/corpus
 	$(Q)bash tests/run.sh unit
 test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog

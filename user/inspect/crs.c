@@ -11,14 +11,19 @@
 #include <modsecurity/intervention.h>
 #include "crs.h"
 
-/* user/inspect/crs-base.conf, shipped inside the binary (NUL-terminated). */
+/* user/inspect/crs-base.conf and crs-tuning.conf, shipped inside the
+ * binary (NUL-terminated). */
 __asm__(".section .rodata\n"
 	".global moat_crs_base\n"
 	"moat_crs_base:\n"
 	".incbin \"user/inspect/crs-base.conf\"\n"
 	".byte 0\n"
+	".global moat_crs_tuning\n"
+	"moat_crs_tuning:\n"
+	".incbin \"user/inspect/crs-tuning.conf\"\n"
+	".byte 0\n"
 	".previous\n");
-extern const char moat_crs_base[];
+extern const char moat_crs_base[], moat_crs_tuning[];
 
 /* The rule files SPEC §6 scopes the inspector to, in load order. */
 static const char *const scoped[] = { "901", "932", "933", "934", "941", "949" };
@@ -94,6 +99,10 @@ struct crs *crs_load(const char *rules_dir, int paranoia, char *err, size_t errl
 	msc_set_log_cb(c->ms, on_match);
 	if (msc_rules_add(c->rules, moat_crs_base, &error) < 0) {
 		snprintf(err, errlen, "base configuration: %s", error ? error : "refused");
+		goto fail;
+	}
+	if (msc_rules_add(c->rules, moat_crs_tuning, &error) < 0) {
+		snprintf(err, errlen, "tuning: %s", error ? error : "refused");
 		goto fail;
 	}
 	snprintf(pl, sizeof(pl), "SecAction \"id:900000,phase:1,nolog,pass,t:none,"
