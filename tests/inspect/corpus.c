@@ -262,6 +262,7 @@ static const char *rules_str(const struct moat_insp_verdict *v, char *out, size_
 
 struct counts {
 	struct tally t[2][2];	/* [h1/h2][half A/B] */
+	size_t labelled, category_ok;	/* detected attacks; of those, the ID's class */
 	size_t plain, unsound;	/* passed the pre-filter; of those, flagged by the CRS */
 };
 
@@ -301,11 +302,19 @@ static void run_set(const struct entry *e, size_t n, bool attacks, struct counts
 			c->unsound += res.unsound;
 			flagged = res.v.result == MOAT_INSP_DETECTED;
 			k->flagged += flagged;
+			if (attacks && flagged) {
+				static const char *const cls[] = { "xss", "rce", "php", "node", "other" };
+
+				c->labelled++;
+				c->category_ok += res.v.category < MOAT_INSP_N_CATEGORIES &&
+					!strncmp(e[i].id, cls[res.v.category], strlen(cls[res.v.category])) &&
+					e[i].id[strlen(cls[res.v.category])] == '-';
+			}
 			if (flagged != attacks || (verbose && p == 0))
-				printf("# %s %s %s %s %s rules=%s%s%s\n",
+				printf("# %s %s %s %s %s cat=%u rules=%s%s%s\n",
 				       flagged == attacks ? "as-expected" : attacks ? "missed" :
 				       "false-positive", e[i].id, e[i].where,
-				       e[i].half_b ? "B" : "A", proto[p],
+				       e[i].half_b ? "B" : "A", proto[p], res.v.category,
 				       rules_str(&res.v, rules, sizeof(rules)), show ? " payload=" : "",
 				       show ? e[i].payload : "");
 		}
@@ -400,6 +409,8 @@ int main(int argc, char **argv)
 		tap(a.unparsed + b.unparsed == 0, "%s: every request reassembled, one verdict each "
 		    "(%zu unparsed)", proto[p], a.unparsed + b.unparsed);
 	}
+	printf("# category as the ID says: %zu/%zu detected attacks\n", ca.category_ok,
+	       ca.labelled);
 	tap(ca.plain == 0, "no attack passes the pre-filter (%zu did)", ca.plain);
 	tap(cb.unsound == 0, "benign requests the pre-filter passed: %zu, of which the CRS "
 	    "would flag %zu", cb.plain, cb.unsound);

@@ -132,17 +132,27 @@ static enum moat_insp_category category_of(__u32 id)
 	}
 }
 
-/* The category most matched rules belong to (949's verdict is none). */
+/*
+ * The category most matched rules belong to (949's verdict is none). On a
+ * tie the narrower class wins: Node.js and PHP payloads also set off the
+ * generic function-call and shell rules, the reverse is rare.
+ */
 static enum moat_insp_category category(const struct moat_insp_verdict *v)
 {
+	static const enum moat_insp_category by_priority[] = {
+		MOAT_INSP_NODEJS, MOAT_INSP_PHP, MOAT_INSP_XSS, MOAT_INSP_RCE,
+	};
 	unsigned int n[MOAT_INSP_N_CATEGORIES] = {}, best = MOAT_INSP_OTHER;
 
 	for (__u32 i = 0; i < v->n_rules; i++)
 		if (v->rules[i] / 1000 != 949 && v->rules[i] / 1000 != 901)
 			n[category_of(v->rules[i])]++;
-	for (unsigned int k = 0; k < MOAT_INSP_OTHER; k++)
+	for (unsigned int i = 0; i < sizeof(by_priority) / sizeof(by_priority[0]); i++) {
+		enum moat_insp_category k = by_priority[i];
+
 		if (n[k] > n[best] || (best == MOAT_INSP_OTHER && n[k]))
 			best = k;
+	}
 	return best;
 }
 
