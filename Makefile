@@ -124,9 +124,17 @@ $(BUILD)/tests/unit/test_http1: $(BUILD)/tests/unit/test_http1.o $(BUILD)/user/i
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lhttp_parser -lcmocka
 $(BUILD)/tests/unit/test_http2: $(BUILD)/tests/unit/test_http2.o $(BUILD)/user/inspect/http2.o \
-		$(BUILD)/tests/inspect/h2enc.o
+		$(BUILD)/user/inspect/reasm.o $(BUILD)/user/inspect/http1.o $(BUILD)/tests/inspect/h2enc.o
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lnghttp2 -lcmocka
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lnghttp2 -lhttp_parser -lcmocka
+$(BUILD)/tests/unit/test_prefilter: $(BUILD)/tests/unit/test_prefilter.o \
+		$(BUILD)/user/inspect/prefilter.o $(BUILD)/user/inspect/crs.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
+$(BUILD)/tests/unit/test_pool: $(BUILD)/tests/unit/test_pool.o $(BUILD)/user/inspect/pool.o \
+		$(BUILD)/user/inspect/prefilter.o $(BUILD)/user/inspect/crs.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
 $(BUILD)/tests/unit/test_crs: $(BUILD)/tests/unit/test_crs.o $(BUILD)/user/inspect/crs.o \
 		$(BUILD)/user/inspect/http1.o
 	$(call msg,LINK,$@)

@@ -5,7 +5,9 @@
  * HPACK with its dynamic table across requests and a table size update,
  * CONTINUATION, padding and priority, interleaved streams, RST_STREAM,
  * trailers, the body limit; bad framing gives the connection up, for good.
- * Frames are written by tests/inspect/h2enc.c (nghttp2's deflater).
+ * Frames are written by tests/inspect/h2enc.c (nghttp2's deflater). The
+ * worker's routing (reasm.c): a connection opening with the preface is
+ * HTTP/2 wherever the reads cut it, any other is HTTP/1.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "inspect/http2.h"
+#include "inspect/reasm.h"
 #include "inspect/h2enc.h"
 
 #define MAX_SEEN	8
@@ -342,6 +345,48 @@ static void test_stream_limit(void **state)
 	h2enc_free(&e);
 }
 
+/* Routing by the preface, cut at every byte; HTTP/1 that starts like it. */
+static void test_routing(void **state)
+{
+	static const char h1[] = "GET /a HTTP/1.1\r\nHost: gw\r\n\r\n";
+	struct buf b;
+	struct seen s;
+
+	three(&b, NULL);
+	for (size_t i = 1; i < 40; i++) {
+		struct reasm *a = reasm_new(1024, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(reasm_feed(a, b.p, i), 0);
+		assert_int_equal(reasm_feed(a, b.p + i, b.len - i), 0);
+		assert_true(reasm_is_h2(a));
+		check_three(&s);
+		reasm_free(a);
+	}
+	buf_free(&b);
+	for (size_t i = 1; i < sizeof(h1) - 1; i++) {
+		struct reasm *a = reasm_new(1024, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(reasm_feed(a, h1, i), 0);
+		assert_int_equal(reasm_feed(a, h1 + i, sizeof(h1) - 1 - i), 0);
+		assert_false(reasm_is_h2(a));
+		assert_int_equal(s.n, 1);
+		assert_string_equal(s.req[0], "GET /a|Host=gw|body=");
+		reasm_free(a);
+	}
+	/* "PRI * HTTP/2.0" and then something else: neither h2 nor valid HTTP/1. */
+	{
+		struct reasm *a = reasm_new(1024, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(reasm_feed(a, "PRI * HTTP/2.0\r\n\r\nXX", 21), -EPROTO);
+		assert_false(reasm_is_h2(a));
+		assert_int_equal(s.n, 0);
+		reasm_free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_bad_framing),
 		cmocka_unit_test(test_bad_preface),
 		cmocka_unit_test(test_stream_limit),
+		cmocka_unit_test(test_routing),
 	};
 
 	return cmocka_run_group_tests_name("http2", tests, NULL, NULL);

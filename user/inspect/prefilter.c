@@ -9,7 +9,7 @@
  * (no '?', so no ARGS or ARGS_NAMES at all), made of [A-Za-z0-9/._-],
  * without "..", "//" or "/./"; headers only from a fixed list of names
  * (no Cookie, so no REQUEST_COOKIES; no Referer, no X-Filename and kin);
- * every value made of printable ASCII other than ( % { " ; User-Agent
+ * every value made of printable ASCII other than ( % { ; User-Agent
  * made of [A-Za-z0-9 /._-] only.
  *
  * What the scoped rules read, then: 901 and 949 score nothing themselves;
@@ -23,7 +23,7 @@
  *    '+', '&' or '\' to decode.
  *  - REQUEST_HEADERS (every value) and REQUEST_LINE: 932170 is
  *    "^\(\s*\)\s+{" after urlDecode (needs '(' or '%'; the line starts with
- *    the method), 933170 needs '"' and '{'.
+ *    the method), 933170 (serialized PHP objects) needs '{' (and '"').
  *  - User-Agent: 941110 needs '<', 941120 and 941140 need '=' or '(',
  *    941160 '<' or a quote, 941170 ':' or '@'; 941130's alternatives need
  *    one of ":!@;=" except "xhtml", "xmlns" and "formaction": checked here;
@@ -148,7 +148,7 @@ static bool header_value_ok(const char *v)
 	for (; *v; v++) {
 		unsigned char c = *v;
 
-		if (c < 0x20 || c > 0x7e || c == '(' || c == '%' || c == '{' || c == '"')
+		if (c < 0x20 || c > 0x7e || c == '(' || c == '%' || c == '{')
 			return false;
 	}
 	return true;
