@@ -178,12 +178,12 @@ $(BUILD)/fuzz/inspect/%.o: user/inspect/%.c
 $(BUILD)/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c $(BUILD)/fuzz/inspect/http1.o
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $^ -lhttp_parser
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) -lhttp_parser
 
 $(BUILD)/fuzz/fuzz_http2: tests/fuzz/fuzz_http2.c $(BUILD)/fuzz/inspect/http2.o
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $^ -lnghttp2
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) -lnghttp2
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZ,$@)
