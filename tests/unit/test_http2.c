@@ -219,6 +219,28 @@ static void test_rst_stream(void **state)
 	h2enc_free(&e);
 }
 
+/* The connection ends with a request begun: inspected with what arrived. */
+static void test_close(void **state)
+{
+	struct h2enc e;
+	struct seen s;
+	struct h2_conn *c = h2_new(1024, collect, &s);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(h2enc_init(&e, 4096), 0);
+	assert_int_equal(h2enc_headers(&e, 1, &post, NULL, false), 0);
+	h2enc_data(&e, 1, "part", 4, NULL, false);
+	h2enc_frame(&e, 1, 0, 3, "\x82", 1);	/* a block never finished: not a request */
+	assert_int_equal(h2_feed(c, e.out.p, e.out.len), 0);
+	assert_int_equal(s.n, 0);
+	h2_close(c);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.req[0], "POST /form|content-type=application/x-www-form-urlencoded|"
+			    "host=gw|cookie=a=1; b=2; c=3|body=part");
+	h2_free(c);
+	h2enc_free(&e);
+}
+
 static void test_trailers_and_limit(void **state)
 {
 	struct treq t = { "POST", "/t", "gw", { { "x-trailer", "done" } }, 1, NULL, 0 };
@@ -396,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_interleaved),
 		cmocka_unit_test(test_rst_stream),
 		cmocka_unit_test(test_trailers_and_limit),
+		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_bad_framing),
 		cmocka_unit_test(test_bad_preface),
 		cmocka_unit_test(test_stream_limit),

@@ -484,6 +484,13 @@ struct h2_conn *h2_new(size_t max_body, h1_request_cb cb, void *ctx)
 	return c;
 }
 
+void h2_close(struct h2_conn *c)
+{
+	for (int i = 0; i < H2_MAX_STREAMS; i++)
+		if (c->streams[i] && c->streams[i]->headers_done)
+			stream_done(c, c->streams[i]);
+}
+
 void h2_free(struct h2_conn *c)
 {
 	if (!c)

@@ -38,6 +38,12 @@ struct h2_conn *h2_new(size_t max_body, h1_request_cb cb, void *ctx);
  * sticky like h1_feed.
  */
 int h2_feed(struct h2_conn *c, const char *data, size_t len);
+/*
+ * The connection ended: streams whose headers arrived but not their end
+ * are inspected with what arrived (the server may act on a request before
+ * its body is whole), as a reset stream is.
+ */
+void h2_close(struct h2_conn *c);
 void h2_free(struct h2_conn *c);
 
 #endif /* MOAT_HTTP2_H */

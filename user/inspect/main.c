@@ -111,6 +111,9 @@ static void conn_drop(__u64 id)
 
 	if (!c)
 		return;
+	/* Requests begun and never finished, on a connection given up too:
+	 * the server may have acted on their headers. */
+	reasm_close(c->reasm);
 	*p = c->next;
 	reasm_free(c->reasm);
 	free(c);

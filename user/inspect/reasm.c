@@ -61,6 +61,12 @@ bool reasm_is_h2(const struct reasm *a)
 	return a->h2;
 }
 
+void reasm_close(struct reasm *a)
+{
+	if (a->h2)
+		h2_close(a->h2);
+}
+
 void reasm_free(struct reasm *a)
 {
 	if (!a)

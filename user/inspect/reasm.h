@@ -19,6 +19,8 @@ struct reasm *reasm_new(size_t max_body, h1_request_cb cb, void *ctx);
 int reasm_feed(struct reasm *a, const char *data, size_t len);
 /* true once the preface was seen. */
 bool reasm_is_h2(const struct reasm *a);
+/* The connection ended: requests begun and not finished are judged (HTTP/2). */
+void reasm_close(struct reasm *a);
 void reasm_free(struct reasm *a);
 
 #endif /* MOAT_REASM_H */
