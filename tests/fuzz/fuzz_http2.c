@@ -65,6 +65,7 @@ static int run(const uint8_t *data, size_t size, size_t step, struct digest *d)
 	err = h2_feed(c, H2_PREFACE, H2_PREFACE_LEN);
 	for (size_t at = 0; at < size && !err; at += step)
 		err = h2_feed(c, (const char *)data + at, size - at < step ? size - at : step);
+	h2_close(c);	/* what the worker does at the connection's end */
 	h2_free(c);
 	return err;
 }
