@@ -3,7 +3,7 @@
  * The inspector's probes (SPEC §6): the bytes the configured processes read
  * through libssl, attributed to the client, into a ring buffer for moatd.
  *
- * Attached per process by moatd (user/moatd/inspect.c), at sites chosen from
+ * Attached per process by moatd (user/moatd/inspect*.c), at sites chosen from
  * the library's ELF at load time:
  *   conn_open   SSL_set_fd(ssl, fd): a new connection on this SSL* (an SSL*
  *               is reused by later connections); the client's address is read

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What one verdict from the worker does (SPEC §6): the counters, the
+ * detection latency, and for a detection one JSON line and a ban at XDP
+ * unless the client is exempt or a DevOps source.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <json-c/json.h>
+#include "insp.h"
+#include "lib/log.h"
+#include "lib/state.h"
+#include "lib/table.h"
+
+#define INSP_NAME(e, name) [e] = name,
+static const char *const category_names[] = { MOAT_INSP_CATEGORIES(INSP_NAME) };
+#undef INSP_NAME
+
+static bool cidr_has(const struct moat_cidr *c, const struct moat_addr *a, bool v4)
+{
+	unsigned int bits = c->prefixlen;
+
+	if ((c->family == AF_INET) != v4)
+		return false;
+	for (int i = 0; i < 4 && bits; i++) {
+		uint32_t mask = bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+
+		if ((ntohl(a->a[i]) & mask) != (ntohl(c->addr.a[i]) & mask))
+			return false;
+		bits = bits >= 32 ? bits - 32 : 0;
+	}
+	return true;
+}
+
+/* Whether a is in the devops table in force (config and runtime entries), unexpired. */
+static bool is_devops(const struct moat_pins *p, const struct moat_addr *a, bool v4)
+{
+	struct moat_table t = moat_pins_devops(p);
+	struct moat_lpm_key k = { .prefixlen = 128, .addr = *a };
+	struct moat_entry e;
+	struct timespec now;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	if (!bpf_map_lookup_elem(t.exact, a, &e) && (!e.expires_ns || e.expires_ns > ns))
+		return true;
+	if (!bpf_map_lookup_elem(t.prefix, &k, &e) && (!e.expires_ns || e.expires_ns > ns) &&
+	    (!e.family || (e.family == MOAT_FAMILY_V4) == v4))
+		return true;
+	return false;
+}
+
+/* "banned", or why not. */
+static const char *ban(struct moatd_inspector *in, const struct moat_addr *a, bool v4,
+		       const char *client)
+{
+	struct moat_cidr c = { .family = v4 ? AF_INET : AF_INET6, .addr = *a, .prefixlen = 128 };
+	struct moat_entry e = { .origin = MOAT_ORIGIN_INSPECTOR };
+	struct moat_pins p;
+	const char *what = "banned";
+	int err;
+
+	if (!in->ban_enabled)
+		return "ban disabled";
+	for (size_t i = 0; i < in->n_exempt; i++)
+		if (cidr_has(&in->exempt[i], a, v4))
+			return "exempt";
+	if (moat_pins_open(in->pin_dir, &p))
+		return "pins unavailable";
+	if (is_devops(&p, a, v4)) {
+		what = "devops";
+		goto out;
+	}
+	snprintf(e.name, sizeof(e.name), "%s", client);
+	e.expires_ns = moat_boot_ns_from_unix(time(NULL) + in->ban_ttl);
+	if ((err = moat_pins_lock(&p))) {
+		what = "pins locked";
+		goto out;
+	}
+	err = moat_table_put(moat_pins_ban(&p), &c, &e);
+	if (!err)
+		err = moat_state_save(in->state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
+	moat_pins_unlock(&p);
+	if (err) {
+		moat_err("inspector: couldn't ban %s: %s", client, strerror(-err));
+		what = "ban failed";
+	}
+out:
+	moat_pins_close(&p);
+	return what;
+}
+
+/* One JSON line: time, client, method, path, rule ids, category, action. */
+static void log_detection(const struct moat_insp_verdict *v, const char *client, const char *action)
+{
+	json_object *o = json_object_new_object(), *ids = json_object_new_array();
+	char when[32];
+
+	moat_format_time(time(NULL), when, sizeof(when));
+	for (uint32_t i = 0; i < v->n_rules && i < MOAT_INSP_MAX_RULES; i++)
+		json_object_array_add(ids, json_object_new_int64(v->rules[i]));
+	json_object_object_add(o, "event", json_object_new_string("detection"));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "client", json_object_new_string(client));
+	json_object_object_add(o, "method", json_object_new_string(v->method));
+	json_object_object_add(o, "path", json_object_new_string(v->path));
+	json_object_object_add(o, "rules", ids);
+	json_object_object_add(o, "category", json_object_new_string(
+		v->category < MOAT_INSP_N_CATEGORIES ? category_names[v->category] : "other"));
+	json_object_object_add(o, "action", json_object_new_string(action));
+	fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* read_ns is the probe's bpf_ktime_get_ns(): CLOCK_MONOTONIC. */
+static void observe_latency(struct moatd_inspector *in, uint64_t read_ns)
+{
+	static const double le[] = MOAT_INSP_LATENCY_BOUNDS;
+	struct timespec ts;
+	uint64_t now, d;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	d = now > read_ns ? now - read_ns : 0;
+	for (i = 0; i < MOAT_INSP_N_LATENCY && (double)d / 1e9 > le[i]; i++)
+		;
+	in->latency[i]++;
+	in->latency_sum_ns += d;
+}
+
+void insp_on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
+{
+	struct in6_addr a;
+	char client[INET6_ADDRSTRLEN];
+	bool v4;
+
+	if (v->result >= MOAT_INSP_N_RESULTS)
+		return;
+	in->requests[v->result]++;
+	if (v->read_ns && v->result != MOAT_INSP_UNPARSED)
+		observe_latency(in, v->read_ns);
+	if (v->result != MOAT_INSP_DETECTED)
+		return;
+	if (v->category >= MOAT_INSP_N_CATEGORIES)
+		v->category = MOAT_INSP_OTHER;
+	in->detections[v->category]++;
+	/* Whatever the worker wrote, these are strings from here on. */
+	v->method[sizeof(v->method) - 1] = '\0';
+	v->path[sizeof(v->path) - 1] = '\0';
+	memcpy(&a, &v->client, sizeof(a));
+	v4 = IN6_IS_ADDR_V4MAPPED(&a);
+	if (v4)
+		inet_ntop(AF_INET, &a.s6_addr[12], client, sizeof(client));
+	else
+		inet_ntop(AF_INET6, &a, client, sizeof(client));
+	log_detection(v, client, ban(in, &v->client, v4, client));
+}
+
