@@ -55,6 +55,7 @@ struct moatd_inspector {
 
 	struct insp_proc procs[INSP_MAX_PROCS];
 	size_t n_procs;
+	struct bpf_link *tracks[4];	/* exec, fork, exit, sys_enter: host-wide */
 
 	pid_t worker;
 	int sock;
@@ -76,9 +77,13 @@ struct moatd_inspector {
 int insp_pick_sites(const char *lib, struct insp_sites *s);
 
 /* inspect_procs.c */
-/* Attaches to new matching processes (from /proc), lets go of those gone. */
+/* Tracks exec/fork/exit in the kernel and attaches to what runs now; -errno. */
+int insp_procs_start(struct moatd_inspector *in);
+/* The slow safety net: attaches to matching processes in /proc, lets go of those gone. */
 void insp_rescan(struct moatd_inspector *in);
-/* Lets go of every process. */
+/* ring_buffer callback for the proc_events ring. */
+int insp_on_proc_event(void *ctx, void *data, size_t size);
+/* Lets go of every process and of the tracking. */
 void insp_detach_all(struct moatd_inspector *in);
 
 /* inspect_verdict.c: what one verdict from the worker does. */

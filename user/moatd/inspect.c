@@ -7,9 +7,10 @@
  * runs on one thread of its own; the packet path never waits for it.
  *
  * Probe sites come from the library's ELF at start (inspect_sites.c).
- * Processes are found by scanning /proc at start and every second after:
- * a new nginx, or workers replacing each other on 'nginx -s reload', are
- * attached within a second (their reads before that are not seen).
+ * Processes are found in /proc at start, then from the kernel's exec, fork
+ * and exit events as they happen (inspect_procs.c): a new nginx, or workers
+ * replacing each other on 'nginx -s reload', are attached within the ring's
+ * poll period (1 ms) plus the attach itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,9 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 
-#define RESCAN_MS	1000
+/* exec/fork/exit come from the kernel as they happen; /proc is read this
+ * often only to catch what a full ring lost. */
+#define RESCAN_MS	30000
 #define RING_POLL_MS	1	/* records are submitted without wake-ups */
 
 /* ---- the worker ---- */
@@ -183,7 +186,7 @@ static uint64_t now_ms(void)
 static void *run(void *arg)
 {
 	struct moatd_inspector *in = arg;
-	uint64_t next_scan = 0, next_restart = 0, t;
+	uint64_t next_scan = now_ms() + RESCAN_MS, next_restart = 0, t;
 
 	while (!in->stop) {
 		struct pollfd pfd = { .fd = in->sock, .events = POLLIN };
@@ -328,7 +331,15 @@ int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out)
 		moat_err("inspector: couldn't start the worker: %s", strerror(-err));
 		goto fail;
 	}
-	insp_rescan(in);
+	err = ring_buffer__add(in->rb, bpf_map__fd(in->skel->maps.proc_events),
+			       insp_on_proc_event, in);
+	if (err) {
+		moat_err("inspector: couldn't open the process ring: %s", strerror(-err));
+		goto fail;
+	}
+	err = insp_procs_start(in);
+	if (err)
+		goto fail;
 	err = -pthread_create(&in->thread, NULL, run, in);
 	if (err) {
 		moat_err("inspector: couldn't start its thread: %s", strerror(-err));
