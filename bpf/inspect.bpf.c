@@ -411,4 +411,29 @@ int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
 	return 0;
 }
 
+/* ---- detections into moatctl events ---- */
+
+/* moatd points this at the pinned drop-events ring (moat.bpf.c's) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_EVENTS_BYTES);
+} drop_events SEC(".maps");
+
+/* Run by moatd (BPF_PROG_TEST_RUN) with one struct moat_insp_event as context. */
+SEC("syscall")
+int detection_out(struct moat_insp_event *ev)
+{
+	struct moat_insp_event *r = bpf_ringbuf_reserve(&drop_events, sizeof(*r), 0);
+
+	if (!r)
+		return 1;	/* full: nobody reads it */
+	/* The context cannot be a helper's memory argument: copy it. */
+	if (bpf_probe_read_kernel(r, sizeof(*r), ev)) {
+		bpf_ringbuf_discard(r, 0);
+		return 1;
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

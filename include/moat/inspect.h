@@ -118,6 +118,26 @@ struct moat_insp_verdict {
 };
 _Static_assert(sizeof(struct moat_insp_verdict) == 352, "moat_insp_verdict size");
 
+/*
+ * A detection as moatctl events shows it (moatd's log line, as a record):
+ * moatd writes it into the pinned drop-events ring through a BPF "syscall"
+ * program (user space cannot write a ring buffer), where moatctl tells it
+ * from a struct moat_event by its size. No request value, header or body.
+ */
+#define MOAT_INSP_ACTION_LEN	24
+struct moat_insp_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, like moat_event's */
+	__s64 time;		/* unix seconds, as in the log line */
+	struct moat_addr client;	/* IPv4 as IPv4-mapped IPv6 */
+	__u32 category;		/* enum moat_insp_category */
+	__u32 n_rules;
+	__u32 rules[MOAT_INSP_MAX_RULES];
+	char method[MOAT_INSP_METHOD_LEN];
+	char path[MOAT_INSP_PATH_LEN];
+	char action[MOAT_INSP_ACTION_LEN];	/* banned, devops, exempt, ban disabled, ... */
+};
+_Static_assert(sizeof(struct moat_insp_event) == 368, "moat_insp_event size");
+
 /* Detection latency (request read -> verdict in moatd) histogram bounds, seconds. */
 #define MOAT_INSP_LATENCY_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 }
 #define MOAT_INSP_N_LATENCY	11

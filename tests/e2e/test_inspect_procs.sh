@@ -84,11 +84,31 @@ check "moatd starts with the inspector" lab_moatd "$CONF" || bail "moatd did not
 check "nginx's master and worker found in /proc at start" \
 	lab_wait 10 sample_is moat_inspector_attached_processes 2
 
+# moatctl events, listening before the attack (its ring mapped: ready).
+lab_spawn gw events "$LAB_BUILD/moatctl" --pin-dir "$LAB_PIN" --json events
+EVENTS_PID=$LAB_LAST_PID
+events_ready() { grep -q 'anon_inode:bpf-map' "/proc/$EVENTS_PID/maps"; }
+check "moatctl --json events is listening" lab_wait 10 events_ready
+
 ka_send "search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E"
 check "an XSS on the connection from before moatd: answered" lab_wait 10 ka_answers 2
 check "... detected, attributed to the client through the read syscall, banned" \
 	lab_wait 10 detection_logged "$CLI4" xss banned /search
 check "... no read counted unattributed" sample_is moat_inspector_events_lost_total 0
+# The same JSON line in moatctl events as in moatd's log, with nothing else.
+detections_of() { grep '^{' "$1" | jq -c 'select(.event == "detection")'; }
+events_match_log() {
+	local log ev
+	log=$(detections_of "$LAB_DIR/moatd.log") ev=$(detections_of "$LAB_DIR/events.log")
+	echo "log: $log"; echo "events: $ev"
+	[ -n "$ev" ] && [ "$ev" = "$log" ]
+}
+check "moatctl events shows the detection, the same JSON line as the log" \
+	lab_wait 5 events_match_log
+check "... keys: event time client method path rules category action, nothing else" \
+	bash -c "grep '\"detection\"' '$LAB_DIR/events.log' | jq -e -s 'length == 1 and
+		(.[0] | keys == [\"action\",\"category\",\"client\",\"event\",\"method\",\"path\",\"rules\",\"time\"])'"
+lab_stop "$EVENTS_PID"
 ! https cli "$GW4_CLI" / --max-time 3 >/dev/null 2>&1; tap $? "the client's next connection fails"
 check "... dropped at XDP as banned" \
 	lab_wait 5 sample_at_least 'moat_packets_total{interface="gwc0",verdict="drop",reason="banned"}' 1

@@ -218,6 +218,30 @@ static void *run(void *arg)
 
 /* ---- start, stop, counters ---- */
 
+/* The probes, with detections going into the pinned drop-events ring. */
+static int load(struct moatd_inspector *in)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	in->skel = inspect_bpf__open();
+	if (!in->skel)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", in->pin_dir, MOAT_PIN_EVENTS);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		/* Detections stay in the log; moatctl events will not show them. */
+		moat_warn("inspector: %s: %s: detections will not show in moatctl events", path,
+			  strerror(errno));
+	} else {
+		err = bpf_map__reuse_fd(in->skel->maps.drop_events, fd);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return inspect_bpf__load(in->skel) ? -errno : 0;
+}
+
 void moatd_inspector_counts(struct moatd_inspector *in, struct moat_insp_counts *c)
 {
 	uint64_t probe[MOAT_INSP_N_COUNTERS] = {};
@@ -314,9 +338,8 @@ int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out)
 			  "SSL_read_ex at entry, which the kernel single-steps (~11 µs a read)",
 			  in->library);
 
-	in->skel = inspect_bpf__open_and_load();
-	if (!in->skel) {
-		err = -errno;
+	err = load(in);
+	if (err) {
 		moat_err("inspector: couldn't load its probes: %s", strerror(-err));
 		goto fail;
 	}

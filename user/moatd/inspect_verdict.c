@@ -2,7 +2,8 @@
 /*
  * What one verdict from the worker does (SPEC §6): the counters, the
  * detection latency, and for a detection one JSON line and a ban at XDP
- * unless the client is exempt or a DevOps source.
+ * unless the client is exempt or a DevOps source, and the same line in
+ * moatctl events.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,14 +12,13 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <json-c/json.h>
+#include <bpf/libbpf.h>
 #include "insp.h"
+#include "inspect.skel.h"
+#include "lib/insp_event.h"
 #include "lib/log.h"
 #include "lib/state.h"
 #include "lib/table.h"
-
-#define INSP_NAME(e, name) [e] = name,
-static const char *const category_names[] = { MOAT_INSP_CATEGORIES(INSP_NAME) };
-#undef INSP_NAME
 
 static bool cidr_has(const struct moat_cidr *c, const struct moat_addr *a, bool v4)
 {
@@ -95,26 +95,20 @@ out:
 	return what;
 }
 
-/* One JSON line: time, client, method, path, rule ids, category, action. */
-static void log_detection(const struct moat_insp_verdict *v, const char *client, const char *action)
+/*
+ * One JSON line on moatd's log, and the same record into the pinned
+ * drop-events ring for moatctl events (the ring is full while nobody
+ * reads it: then the log line is all there is).
+ */
+static void report(struct moatd_inspector *in, const struct moat_insp_event *e)
 {
-	json_object *o = json_object_new_object(), *ids = json_object_new_array();
-	char when[32];
+	json_object *o = moat_insp_event_json(e);
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = e, .ctx_size_in = sizeof(*e));
 
-	moat_format_time(time(NULL), when, sizeof(when));
-	for (uint32_t i = 0; i < v->n_rules && i < MOAT_INSP_MAX_RULES; i++)
-		json_object_array_add(ids, json_object_new_int64(v->rules[i]));
-	json_object_object_add(o, "event", json_object_new_string("detection"));
-	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "client", json_object_new_string(client));
-	json_object_object_add(o, "method", json_object_new_string(v->method));
-	json_object_object_add(o, "path", json_object_new_string(v->path));
-	json_object_object_add(o, "rules", ids);
-	json_object_object_add(o, "category", json_object_new_string(
-		v->category < MOAT_INSP_N_CATEGORIES ? category_names[v->category] : "other"));
-	json_object_object_add(o, "action", json_object_new_string(action));
-	fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+	bpf_prog_test_run_opts(bpf_program__fd(in->skel->progs.detection_out), &run);
 }
 
 /* read_ns is the probe's bpf_ktime_get_ns(): CLOCK_MONOTONIC. */
@@ -136,9 +130,10 @@ static void observe_latency(struct moatd_inspector *in, uint64_t read_ns)
 
 void insp_on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 {
-	struct in6_addr a;
+	struct moat_insp_event e = { .time = time(NULL), .client = v->client };
+	struct timespec now;
 	char client[INET6_ADDRSTRLEN];
-	bool v4;
+	struct in6_addr a;
 
 	if (v->result >= MOAT_INSP_N_RESULTS)
 		return;
@@ -150,15 +145,17 @@ void insp_on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 	if (v->category >= MOAT_INSP_N_CATEGORIES)
 		v->category = MOAT_INSP_OTHER;
 	in->detections[v->category]++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	e.ts_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	e.category = v->category;
+	e.n_rules = v->n_rules < MOAT_INSP_MAX_RULES ? v->n_rules : MOAT_INSP_MAX_RULES;
+	memcpy(e.rules, v->rules, sizeof(e.rules));
 	/* Whatever the worker wrote, these are strings from here on. */
-	v->method[sizeof(v->method) - 1] = '\0';
-	v->path[sizeof(v->path) - 1] = '\0';
+	snprintf(e.method, sizeof(e.method), "%.*s", (int)sizeof(v->method) - 1, v->method);
+	snprintf(e.path, sizeof(e.path), "%.*s", (int)sizeof(v->path) - 1, v->path);
 	memcpy(&a, &v->client, sizeof(a));
-	v4 = IN6_IS_ADDR_V4MAPPED(&a);
-	if (v4)
-		inet_ntop(AF_INET, &a.s6_addr[12], client, sizeof(client));
-	else
-		inet_ntop(AF_INET6, &a, client, sizeof(client));
-	log_detection(v, client, ban(in, &v->client, v4, client));
+	moat_insp_client_text(&v->client, client, sizeof(client));
+	snprintf(e.action, sizeof(e.action), "%s",
+		 ban(in, &v->client, IN6_IS_ADDR_V4MAPPED(&a), client));
+	report(in, &e);
 }
-
