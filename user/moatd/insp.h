@@ -62,6 +62,9 @@ struct moatd_inspector {
 	uint64_t gaps[INSP_GAPS];	/* conn ids, 0 = free slot */
 
 	pthread_t thread;
+	/* Held by the thread while it works (not while it polls), and by a
+	 * reload while it changes settings, processes or the worker. */
+	pthread_mutex_t lock;
 	atomic_bool stop;
 	/* Read by the metrics thread. */
 	_Atomic uint64_t requests[MOAT_INSP_N_RESULTS];
@@ -73,6 +76,15 @@ struct moatd_inspector {
 	_Atomic uint64_t latency_sum_ns;
 };
 
+/* inspect_reload.c: takes cfg's inspector settings (all but pin and state
+ * folders); on reload (non-NULL flags) says whether the processes must be
+ * attached again and the worker replaced. -errno: nothing taken. */
+int insp_settings_take(struct moatd_inspector *in, const struct moat_config *cfg, bool *retarget,
+		       bool *new_worker);
+
+/* inspect.c: a new worker with the settings now in force (not counted as a restart). */
+void insp_replace_worker(struct moatd_inspector *in);
+
 /* inspect_sites.c: the probe sites in lib; -errno when it has no SSL_set_fd/SSL_free/SSL_read. */
 int insp_pick_sites(const char *lib, struct insp_sites *s);
 
@@ -83,6 +95,8 @@ int insp_procs_start(struct moatd_inspector *in);
 void insp_rescan(struct moatd_inspector *in);
 /* ring_buffer callback for the proc_events ring. */
 int insp_on_proc_event(void *ctx, void *data, size_t size);
+/* Lets go of every process and attaches again with the processes and sites now set. */
+void insp_retarget(struct moatd_inspector *in);
 /* Lets go of every process and of the tracking. */
 void insp_detach_all(struct moatd_inspector *in);
 

@@ -118,6 +118,25 @@ static void restart_worker(struct moatd_inspector *in, const char *why)
 		moat_err("inspector: couldn't start the worker: %s", strerror(-err));
 }
 
+void insp_replace_worker(struct moatd_inspector *in)
+{
+	int err;
+
+	if (in->sock >= 0)
+		close(in->sock);
+	in->sock = -1;
+	if (in->worker > 0) {
+		kill(in->worker, SIGKILL);
+		waitpid(in->worker, NULL, 0);
+	}
+	in->worker = 0;
+	err = spawn_worker(in);
+	if (err)
+		moat_err("inspector: couldn't start the worker: %s", strerror(-err));
+	else
+		moat_info("inspector: worker pid %d runs the new settings", (int)in->worker);
+}
+
 /* ---- records in, verdicts out ---- */
 
 static bool gap_take(struct moatd_inspector *in, uint64_t conn)
@@ -197,9 +216,13 @@ static void *run(void *arg)
 			usleep(RING_POLL_MS * 1000);
 		} else {
 			gone = poll(&pfd, 1, RING_POLL_MS) < 0 && errno != EINTR;
-			if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-				gone |= !drain_verdicts(in);
 		}
+		pthread_mutex_lock(&in->lock);	/* settings stay still (reload) */
+		/* A reload may have replaced the worker while this thread polled. */
+		if (pfd.fd != in->sock)
+			gone = in->sock < 0;
+		else if (!gone && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			gone = !drain_verdicts(in);
 		t = now_ms();
 		/* At most one start a second: a worker that cannot start must
 		 * not take a core with it. */
@@ -212,6 +235,7 @@ static void *run(void *arg)
 			insp_rescan(in);
 			next_scan = t + RESCAN_MS;
 		}
+		pthread_mutex_unlock(&in->lock);
 	}
 	return NULL;
 }
@@ -303,41 +327,12 @@ int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out)
 		return -ENOMEM;
 	in->d = d;
 	in->sock = -1;
-	snprintf(in->library, sizeof(in->library), "%s", cfg->inspector.library);
-	snprintf(in->rules, sizeof(in->rules), "%s", cfg->inspector.crs_rules);
 	snprintf(in->pin_dir, sizeof(in->pin_dir), "%s", cfg->pin_dir);
 	snprintf(in->state_dir, sizeof(in->state_dir), "%s", cfg->state_dir);
-	in->paranoia = cfg->inspector.paranoia;
-	in->max_body = cfg->inspector.max_body;
-	in->ban_enabled = cfg->inspector.ban_enabled;
-	in->ban_ttl = cfg->inspector.ban_ttl;
-	in->processes = calloc(cfg->inspector.n_processes + 1, sizeof(*in->processes));
-	in->exempt = calloc(cfg->inspector.n_ban_exempt + 1, sizeof(*in->exempt));
-	if (!in->processes || !in->exempt) {
-		err = -ENOMEM;
+	pthread_mutex_init(&in->lock, NULL);
+	err = insp_settings_take(in, cfg, NULL, NULL);
+	if (err)
 		goto fail;
-	}
-	memcpy(in->processes, cfg->inspector.processes,
-	       cfg->inspector.n_processes * sizeof(*in->processes));
-	in->n_processes = cfg->inspector.n_processes;
-	memcpy(in->exempt, cfg->inspector.ban_exempt,
-	       cfg->inspector.n_ban_exempt * sizeof(*in->exempt));
-	in->n_exempt = cfg->inspector.n_ban_exempt;
-
-	err = insp_pick_sites(in->library, &in->sites);
-	if (err) {
-		moat_err("inspector: %s: no SSL_set_fd/SSL_free/SSL_read to probe: %s", in->library,
-			 strerror(-err));
-		goto fail;
-	}
-	if (in->sites.read)
-		moat_info("inspector: %s: reads probed at libssl's internal read (file offset "
-			  "0x%zx), whose first instruction is emulated", in->library, in->sites.read);
-	else
-		moat_warn("inspector: %s: no cheap probe site found; probing SSL_read and "
-			  "SSL_read_ex at entry, which the kernel single-steps (~11 µs a read)",
-			  in->library);
-
 	err = load(in);
 	if (err) {
 		moat_err("inspector: couldn't load its probes: %s", strerror(-err));

@@ -234,6 +234,24 @@ int insp_procs_start(struct moatd_inspector *in)
 	return 0;
 }
 
+void insp_retarget(struct moatd_inspector *in)
+{
+	int exes = bpf_map__fd(in->skel->maps.insp_exes), tgids = bpf_map__fd(in->skel->maps.insp_tgids);
+	struct moat_insp_exe ek;
+	__u32 tk;
+
+	for (size_t i = 0; i < in->n_procs; i++)
+		detach(in, &in->procs[i]);
+	in->n_procs = 0;
+	in->attached = 0;
+	while (!bpf_map_get_next_key(exes, NULL, &ek))
+		bpf_map_delete_elem(exes, &ek);
+	while (!bpf_map_get_next_key(tgids, NULL, &tk))
+		bpf_map_delete_elem(tgids, &tk);
+	fill_exes(in);
+	insp_rescan(in);
+}
+
 void insp_detach_all(struct moatd_inspector *in)
 {
 	for (size_t i = 0; i < sizeof(in->tracks) / sizeof(in->tracks[0]); i++) {

@@ -231,6 +231,7 @@ static void check_rollback(struct moatd *d)
 	}
 	moat_config_free(&d->cfg);
 	d->cfg = d->rollback;
+	moatd_inspector_reload(d);
 	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
@@ -277,6 +278,7 @@ static void reload(struct moatd *d)
 		moat_err("reload: %s", err);
 	old = d->cfg;
 	d->cfg = cfg;
+	moatd_inspector_reload(d);
 	keep_for_rollback(d, &old);
 	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
