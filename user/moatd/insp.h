@@ -60,6 +60,7 @@ struct moatd_inspector {
 	pid_t worker;
 	int sock;
 	uint64_t gaps[INSP_GAPS];	/* conn ids, 0 = free slot */
+	struct moat_insp_rec gap_rec;	/* a record marked as following a gap */
 
 	pthread_t thread;
 	/* Held by the thread while it works (not while it polls), and by a

@@ -152,14 +152,18 @@ static bool gap_take(struct moatd_inspector *in, uint64_t conn)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct moatd_inspector *in = ctx;
-	struct moat_insp_rec *r = data;
+	const struct moat_insp_rec *r = data;
 	size_t len;
 
 	if (size < MOAT_INSP_REC_HDR || r->len > MOAT_INSP_CHUNK)
 		return 0;
 	len = MOAT_INSP_REC_HDR + r->len;
-	if (gap_take(in, r->conn))
-		r->flags |= MOAT_INSP_F_GAP;
+	if (gap_take(in, r->conn)) {
+		/* The ring is mapped read-only here: the flag goes on a copy. */
+		memcpy(&in->gap_rec, r, len);
+		in->gap_rec.flags |= MOAT_INSP_F_GAP;
+		r = &in->gap_rec;
+	}
 	if (in->sock < 0 || send(in->sock, r, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		/* The worker is behind or gone: this connection's stream has a
 		 * hole; its next record says so and the worker gives it up. */
