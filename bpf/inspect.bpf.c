@@ -432,7 +432,8 @@ int detection_out(struct moat_insp_event *ev)
 		bpf_ringbuf_discard(r, 0);
 		return 1;
 	}
-	bpf_ringbuf_submit(r, 0);
+	/* Detections are rare and a reader waits for them: wake it now. */
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

@@ -55,9 +55,9 @@ static bool is_devops(const struct moat_pins *p, const struct moat_addr *a, bool
 	return false;
 }
 
-/* "banned", or why not. */
+/* "banned", or why not; *save: the ban table changed and state_dir must follow. */
 static const char *ban(struct moatd_inspector *in, const struct moat_addr *a, bool v4,
-		       const char *client)
+		       const char *client, bool *save)
 {
 	struct moat_cidr c = { .family = v4 ? AF_INET : AF_INET6, .addr = *a, .prefixlen = 128 };
 	struct moat_entry e = { .origin = MOAT_ORIGIN_INSPECTOR };
@@ -83,16 +83,34 @@ static const char *ban(struct moatd_inspector *in, const struct moat_addr *a, bo
 		goto out;
 	}
 	err = moat_table_put(moat_pins_ban(&p), &c, &e);
-	if (!err)
-		err = moat_state_save(in->state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
 	moat_pins_unlock(&p);
 	if (err) {
 		moat_err("inspector: couldn't ban %s: %s", client, strerror(-err));
 		what = "ban failed";
 	}
+	*save = !err;
 out:
 	moat_pins_close(&p);
 	return what;
+}
+
+/* The ban table into state_dir, as moatctl ban add does: bans survive a reboot. */
+static void save_bans(struct moatd_inspector *in)
+{
+	struct moat_pins p;
+	int err;
+
+	if (moat_pins_open(in->pin_dir, &p))
+		return;
+	err = moat_pins_lock(&p);
+	if (!err) {
+		err = moat_state_save(in->state_dir, moat_pins_devops(&p), moat_pins_ban(&p));
+		moat_pins_unlock(&p);
+	}
+	if (err)
+		moat_err("inspector: couldn't save the bans in %s: %s", in->state_dir,
+			 strerror(-err));
+	moat_pins_close(&p);
 }
 
 /*
@@ -134,6 +152,7 @@ void insp_on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 	struct timespec now;
 	char client[INET6_ADDRSTRLEN];
 	struct in6_addr a;
+	bool save = false;
 
 	if (v->result >= MOAT_INSP_N_RESULTS)
 		return;
@@ -156,6 +175,9 @@ void insp_on_verdict(struct moatd_inspector *in, struct moat_insp_verdict *v)
 	memcpy(&a, &v->client, sizeof(a));
 	moat_insp_client_text(&v->client, client, sizeof(client));
 	snprintf(e.action, sizeof(e.action), "%s",
-		 ban(in, &v->client, IN6_IS_ADDR_V4MAPPED(&a), client));
+		 ban(in, &v->client, IN6_IS_ADDR_V4MAPPED(&a), client, &save));
+	/* The ban is in force: say so first, then write it down (an fsync). */
 	report(in, &e);
+	if (save)
+		save_bans(in);
 }
