@@ -119,11 +119,18 @@ LUA
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-# run_load KIND: one SECS run; prints "REQ_PER_S CPU_US_PER_REQ"
+# moatd's and its worker's CPU ticks (the inspector's side of the cost)
+moat_ticks() {
+	local t wk; t=$(cpu_ticks "$LAB_MOATD_PID")
+	wk=$(pgrep -P "$LAB_MOATD_PID" -x moat-inspect) && t=$((t + $(cpu_ticks "$wk")))
+	echo "$t"
+}
+
+# run_load KIND: one SECS run; prints "REQ_PER_S NGINX_CPU_US_PER_REQ MOAT_CPU_US_PER_REQ"
 run_load() {
-	local kind=$1 w t0 t1 out rps n
+	local kind=$1 w t0 t1 m0 m1 out rps n
 	w=$(worker)
-	t0=$(cpu_ticks "$w")
+	t0=$(cpu_ticks "$w") m0=$(moat_ticks)
 	case $kind in
 	h1_get)  out=$(lab_in cli taskset -c 0 wrk -t1 -c16 -d"${SECS}s" "$URL/" 2>&1) ;;
 	h1_post) out=$(lab_in cli taskset -c 0 wrk -t1 -c16 -d"${SECS}s" -s "$LAB_DIR/post.lua" "$URL/post" 2>&1) ;;
@@ -131,7 +138,7 @@ run_load() {
 	h2_post) out=$(lab_in cli taskset -c 0 h2load -c16 -m10 -D "$SECS" -d "$LAB_DIR/post.txt" \
 			-H 'Content-Type: application/x-www-form-urlencoded' "$URL/post" 2>&1) ;;
 	esac
-	t1=$(cpu_ticks "$w")
+	t1=$(cpu_ticks "$w") m1=$(moat_ticks)
 	if [[ $kind == h1_* ]]; then
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 		n=$(awk '/requests in/ { print $1 }' <<<"$out")
@@ -140,7 +147,8 @@ run_load() {
 		n=$(awk '/^requests:/ { print $8 }' <<<"$out")
 	fi
 	[ -n "$rps" ] && [ -n "$n" ] && [ "$n" -gt 0 ] || { echo "$out" >&2; die "no figures from $kind"; }
-	echo "$rps $(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')"
+	echo "$rps $(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
+		"$(awk -v d=$((m1 - m0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')"
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -173,13 +181,15 @@ for kind in $KINDS; do
 	done
 	off=$(cut -d' ' -f1 "$LAB_DIR/$kind.off" | median) on=$(cut -d' ' -f1 "$LAB_DIR/$kind.on" | median)
 	coff=$(cut -d' ' -f2 "$LAB_DIR/$kind.off" | median) con=$(cut -d' ' -f2 "$LAB_DIR/$kind.on" | median)
+	moff=$(cut -d' ' -f3 "$LAB_DIR/$kind.off" | median) mon=$(cut -d' ' -f3 "$LAB_DIR/$kind.on" | median)
 	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')
 	added=$(awk -v a="$con" -v b="$coff" 'BEGIN { printf "%.2f", a - b }')
 	put "$kind" "{\"req_s_off\": $off, \"req_s_on\": $on, \"ratio\": $ratio,
 		\"nginx_cpu_us_per_req_off\": $coff, \"nginx_cpu_us_per_req_on\": $con,
-		\"nginx_cpu_us_added_per_req\": $added}"
-	printf '  %-8s off %8.0f req/s %6.1f us/req   on %8.0f req/s %6.1f us/req   ratio %s  (+%s us nginx CPU/req)\n' \
-		"$kind" "$off" "$coff" "$on" "$con" "$ratio" "$added"
+		\"nginx_cpu_us_added_per_req\": $added,
+		\"moatd_worker_cpu_us_per_req_off\": $moff, \"moatd_worker_cpu_us_per_req_on\": $mon}"
+	printf '  %-8s off %8.0f req/s %6.1f us/req   on %8.0f req/s %6.1f us/req   ratio %s  (+%s us nginx CPU/req; moatd+worker %s us/req)\n' \
+		"$kind" "$off" "$coff" "$on" "$con" "$ratio" "$added" "$mon"
 done
 
 # --- fixed 2k req/s: p99 with vs without; none shed -------------------------------
