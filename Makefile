@@ -219,6 +219,7 @@ fuzz-model: $(BUILD)/tests/model/difffuzz
 
 bench: deps all $(BUILD)/tests/bench/bench
 	$(Q)$(BUILD)/tests/bench/bench
+	$(Q)bash tests/bench/inspect_bench.sh
 
 demo: deps all
 	$(Q)bash scripts/demo.sh

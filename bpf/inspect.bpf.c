@@ -3,7 +3,7 @@
  * The inspector's probes (SPEC §6): the bytes the configured processes read
  * through libssl, attributed to the client, into a ring buffer for moatd.
  *
- * Attached per process by moatd (user/moatd/inspect.c), at sites chosen from
+ * Attached per process by moatd (user/moatd/inspect*.c), at sites chosen from
  * the library's ELF at load time:
  *   conn_open   SSL_set_fd(ssl, fd): a new connection on this SSL* (an SSL*
  *               is reused by later connections); the client's address is read
@@ -13,6 +13,12 @@
  *   read_ret_ex its return when it returns 1 and the count in *readbytes
  *               (SSL_read_ex, and libssl's internal read both call)
  *   conn_close  SSL_free(ssl)
+ * and, attached once for the whole host:
+ *   sys_read    tp_btf/sys_enter: a read/recvfrom made inside a probed read
+ *               on an SSL* no SSL_set_fd was seen for (a connection accepted
+ *               before moatd started) names the socket, hence the client
+ *   proc_*      tp_btf on exec, fork and exit: which processes carry the
+ *               probes (moatd attaches to each one it is told of)
  * Nothing here decides anything: the worker parses, moatd bans.
  */
 #include "vmlinux.h"
@@ -131,10 +137,10 @@ static __always_inline bool peer_of_fd(int fd, struct conn_val *v)
 	return true;
 }
 
-/* A header-only record (OPEN, CLOSE). */
+/* A header-only record (OPEN, CLOSE): the data part is not reserved. */
 static __always_inline void emit(const struct conn_val *v, __u32 tgid, __u16 type)
 {
-	struct moat_insp_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	struct moat_insp_rec *r = bpf_ringbuf_reserve(&events, MOAT_INSP_REC_HDR, 0);
 
 	if (!r) {
 		count(MOAT_INSP_LOST_RING, 1);
@@ -152,25 +158,30 @@ static __always_inline void emit(const struct conn_val *v, __u32 tgid, __u16 typ
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(conn_open, void *ssl, int fd)
+/* A new connection on k.ssl, on the socket fd; false if fd is no inet socket. */
+static __always_inline bool open_conn(struct conn_key *k, int fd)
 {
-	struct conn_key k = { .ssl = (__u64)ssl, .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct conn_val v = {};
 	__u32 zero = 0;
 	__u64 *seq = bpf_map_lookup_elem(&conn_seq, &zero);
 
-	if (!seq)
-		return 0;
-	if (!peer_of_fd(fd, &v)) {
-		/* Not a socket we can name: forget the SSL*, its reads count as unattributed. */
-		bpf_map_delete_elem(&insp_conns, &k);
-		return 0;
-	}
+	if (!seq || !peer_of_fd(fd, &v))
+		return false;
 	*seq += 1;
 	v.conn = (*seq << 8) | bpf_get_smp_processor_id();
-	bpf_map_update_elem(&insp_conns, &k, &v, BPF_ANY);
-	emit(&v, k.tgid, MOAT_INSP_OPEN);
+	bpf_map_update_elem(&insp_conns, k, &v, BPF_ANY);
+	emit(&v, k->tgid, MOAT_INSP_OPEN);
+	return true;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(conn_open, void *ssl, int fd)
+{
+	struct conn_key k = { .ssl = (__u64)ssl, .tgid = bpf_get_current_pid_tgid() >> 32 };
+
+	/* Not a socket we can name: forget the SSL*, its reads count as unattributed. */
+	if (!open_conn(&k, fd))
+		bpf_map_delete_elem(&insp_conns, &k);
 	return 0;
 }
 
@@ -279,6 +290,151 @@ SEC("uretprobe")
 int BPF_KRETPROBE(read_ret_ex, int ret)
 {
 	return read_done(ret, false);
+}
+
+/*
+ * The syscall path: a connection moatd saw no SSL_set_fd for (accepted
+ * before it started) is named by the socket of the read the library makes
+ * inside the probed read. Runs on every syscall of the host: the syscall
+ * number is checked first, then the thread must be inside a probed read.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_READ_	0
+#define NR_RECVFROM_	45
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_READ_	63
+#define NR_RECVFROM_	207
+#endif
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_read, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid;
+	struct read_args *a;
+	struct conn_key k;
+
+	if (id != NR_READ_ && id != NR_RECVFROM_)
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	a = bpf_map_lookup_elem(&reads, &pid_tgid);
+	if (!a)
+		return 0;
+	k.ssl = a->ssl;
+	k.tgid = pid_tgid >> 32;
+	k.pad = 0;
+	if (bpf_map_lookup_elem(&insp_conns, &k))
+		return 0;
+	/* Not a socket (a BIO of another kind): the read stays unattributed. */
+	open_conn(&k, (int)BPF_CORE_READ(regs, di));
+	return 0;
+}
+
+/* ---- which processes carry the probes ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_INSP_PROC_RING_BYTES);
+} proc_events SEC(".maps");
+
+/* The configured executables, by device and inode (filled by moatd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct moat_insp_exe);
+	__type(value, __u8);
+} insp_exes SEC(".maps");
+
+/* Processes to inspect: by exec of a configured executable, or fork of one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_INSP_MAX_TRACKED);
+	__type(key, __u32);
+	__type(value, __u8);
+} insp_tgids SEC(".maps");
+
+static __always_inline void proc_event(__u32 tgid, __u32 type)
+{
+	struct moat_insp_proc_ev *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+
+	if (!e) {
+		count(MOAT_INSP_LOST_PROC, 1);
+		return;
+	}
+	e->tgid = tgid;
+	e->type = type;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
+	struct moat_insp_exe k = {
+		.ino = BPF_CORE_READ(ino, i_ino),
+		.dev = BPF_CORE_READ(ino, i_sb, s_dev),
+	};
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&insp_exes, &k)) {
+		bpf_map_update_elem(&insp_tgids, &tgid, &one, BPF_ANY);
+		proc_event(tgid, MOAT_INSP_PROC_START);
+	} else if (!bpf_map_delete_elem(&insp_tgids, &tgid)) {
+		proc_event(tgid, MOAT_INSP_PROC_EXIT);	/* it runs something else now */
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	/* A new thread is no new process; a process not forked from a tracked one is not ours. */
+	if (ptgid == ctgid || !bpf_map_lookup_elem(&insp_tgids, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&insp_tgids, &ctgid, &one, BPF_ANY))
+		count(MOAT_INSP_LOST_PROC, 1);
+	proc_event(ctgid, MOAT_INSP_PROC_START);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	/* The last thread of a tracked process. */
+	if (group_dead && !bpf_map_delete_elem(&insp_tgids, &tgid))
+		proc_event(tgid, MOAT_INSP_PROC_EXIT);
+	return 0;
+}
+
+/* ---- detections into moatctl events ---- */
+
+/* moatd points this at the pinned drop-events ring (moat.bpf.c's) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_EVENTS_BYTES);
+} drop_events SEC(".maps");
+
+/* Run by moatd (BPF_PROG_TEST_RUN) with one struct moat_insp_event as context. */
+SEC("syscall")
+int detection_out(struct moat_insp_event *ev)
+{
+	struct moat_insp_event *r = bpf_ringbuf_reserve(&drop_events, sizeof(*r), 0);
+
+	if (!r)
+		return 1;	/* full: nobody reads it */
+	/* The context cannot be a helper's memory argument: copy it. */
+	if (bpf_probe_read_kernel(r, sizeof(*r), ev)) {
+		bpf_ringbuf_discard(r, 0);
+		return 1;
+	}
+	/* Detections are rare and a reader waits for them: wake it now. */
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

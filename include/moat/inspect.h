@@ -46,8 +46,36 @@ enum moat_insp_counter {
 	MOAT_INSP_LOST_RING = 0,	/* ring buffer full */
 	MOAT_INSP_LOST_UNATTRIBUTED,	/* a read on an SSL* no SSL_set_fd was seen for */
 	MOAT_INSP_LOST_TOO_BIG,		/* bytes beyond MOAT_INSP_MAX_CHUNKS records */
+	MOAT_INSP_LOST_PROC,		/* process events (exec/fork/exit) the ring could not take */
 	MOAT_INSP_N_COUNTERS,
 };
+
+/*
+ * Which processes to inspect, tracked in the kernel (tp_btf on exec, fork,
+ * exit): a process whose executable is one of inspector.processes (by
+ * device and inode, filled by moatd), and every process forked from one.
+ * Each change is one struct moat_insp_proc_ev in a ring of its own, so a
+ * flood of read records never pushes one out.
+ */
+struct moat_insp_exe {
+	__u64 ino;
+	__u32 dev;		/* the kernel's dev_t: major << 20 | minor */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct moat_insp_exe) == 16, "moat_insp_exe size");
+
+enum moat_insp_proc_type {
+	MOAT_INSP_PROC_START = 1,	/* exec of a configured executable, or fork of a tracked process */
+	MOAT_INSP_PROC_EXIT = 2,	/* a tracked process is gone (or exec'd something else) */
+};
+
+struct moat_insp_proc_ev {
+	__u32 tgid;
+	__u32 type;		/* enum moat_insp_proc_type */
+};
+_Static_assert(sizeof(struct moat_insp_proc_ev) == 8, "moat_insp_proc_ev size");
+#define MOAT_INSP_MAX_TRACKED	4096
+#define MOAT_INSP_PROC_RING_BYTES	(64U << 10)
 
 /* Request results: X(enum, metric label). */
 #define MOAT_INSP_RESULTS(X)		\
@@ -89,6 +117,26 @@ struct moat_insp_verdict {
 	__u64 read_ns;		/* ts_ns of the record that completed the request; 0: none */
 };
 _Static_assert(sizeof(struct moat_insp_verdict) == 352, "moat_insp_verdict size");
+
+/*
+ * A detection as moatctl events shows it (moatd's log line, as a record):
+ * moatd writes it into the pinned drop-events ring through a BPF "syscall"
+ * program (user space cannot write a ring buffer), where moatctl tells it
+ * from a struct moat_event by its size. No request value, header or body.
+ */
+#define MOAT_INSP_ACTION_LEN	24
+struct moat_insp_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, like moat_event's */
+	__s64 time;		/* unix seconds, as in the log line */
+	struct moat_addr client;	/* IPv4 as IPv4-mapped IPv6 */
+	__u32 category;		/* enum moat_insp_category */
+	__u32 n_rules;
+	__u32 rules[MOAT_INSP_MAX_RULES];
+	char method[MOAT_INSP_METHOD_LEN];
+	char path[MOAT_INSP_PATH_LEN];
+	char action[MOAT_INSP_ACTION_LEN];	/* banned, devops, exempt, ban disabled, ... */
+};
+_Static_assert(sizeof(struct moat_insp_event) == 368, "moat_insp_event size");
 
 /* Detection latency (request read -> verdict in moatd) histogram bounds, seconds. */
 #define MOAT_INSP_LATENCY_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 }

@@ -84,7 +84,7 @@ worker_pid() { pgrep -P "$LAB_MOATD_PID" -x moat-inspect; }
 nginx_workers() { pgrep -P "$LAB_NGINX_PID"; }
 
 attached_to() { # PID: moatd says so
-	grep -q "inspector: attached to pid $1\$" "$LAB_DIR/moatd.log"
+	grep -q "inspector: attached to pid $1 " "$LAB_DIR/moatd.log"
 }
 
 # ------------------------------------------------------------------------------

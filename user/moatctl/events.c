@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * moatctl events: live sampled drops from the pinned ring buffer, one line
- * each, until interrupted. Source addresses appear here and nowhere else
- * (never in a metric or a log), for the operator at the console.
+ * moatctl events: live sampled drops and the inspector's detections from the
+ * pinned ring buffer, one line each, until interrupted. Source addresses of
+ * drops appear here and nowhere else (never in a metric or a log), for the
+ * operator at the console. A detection (written there by moatd, see
+ * include/moat/inspect.h) is told from a drop by its size; with --json it is
+ * the same line as in moatd's log.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "moatctl.h"
+#include "lib/insp_event.h"
 #include "lib/table.h"
 
 struct events_ctx {
@@ -66,6 +70,29 @@ static const char *proto_name(__u8 p)
 	return "other";
 }
 
+static void on_detection(struct events_ctx *x, const struct moat_insp_event *e)
+{
+	json_object *o = moat_insp_event_json(e);
+
+	if (x->c->json) {
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		json_object *v;
+
+		json_object_object_get_ex(o, "rules", &v);
+		printf("%s detection %-8s %s %s %s rules %s: %s\n",
+		       json_object_get_string(json_object_object_get(o, "time")),
+		       json_object_get_string(json_object_object_get(o, "category")),
+		       json_object_get_string(json_object_object_get(o, "client")),
+		       json_object_get_string(json_object_object_get(o, "method")),
+		       json_object_get_string(json_object_object_get(o, "path")),
+		       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		       json_object_get_string(json_object_object_get(o, "action")));
+	}
+	json_object_put(o);
+}
+
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct events_ctx *x = arg;
@@ -78,6 +105,10 @@ static int on_event(void *arg, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->ts_ns < x->since_ns)
 		return 0;
+	if (size == sizeof(struct moat_insp_event)) {
+		on_detection(x, data);
+		goto out;
+	}
 	real = e->ts_ns + x->mono_to_real_ns;
 	secs = real / 1000000000ull;
 	gmtime_r(&secs, &tm);
@@ -107,6 +138,7 @@ static int on_event(void *arg, void *data, size_t size)
 		       moat_verdict_name(e->verdict), moat_reason_name(e->reason),
 		       proto_name(e->proto), src, dst, e->len);
 	}
+out:
 	fflush(stdout);
 	if (x->max && ++x->seen >= x->max)
 		stop = 1;
@@ -149,7 +181,8 @@ int do_events(struct ctl *c, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (!c->json)
-		fprintf(stderr, "sampled drops (one in %d), Ctrl-C to stop\n", MOAT_TOP_SAMPLE);
+		fprintf(stderr, "sampled drops (one in %d) and detections, Ctrl-C to stop\n",
+			MOAT_TOP_SAMPLE);
 	ret = EXIT_OK;
 	while (!stop) {
 		int err = ring_buffer__poll(rb, 200);

@@ -119,12 +119,14 @@ int moatd_seed_conns(const struct moat_config *old, const struct moat_config *cf
 int moatd_sweep_conns(const struct moat_pins *p);
 
 /*
- * The inspector (inspect.c): probes on the configured processes' libssl,
- * the worker, bans on detection. Its settings are those of d->cfg at start
- * (a reload does not change them). Returns 0 or -errno (logged).
+ * The inspector (inspect*.c): probes on the configured processes' libssl,
+ * the worker, bans on detection, with the settings of d->cfg. Returns 0 or
+ * -errno (logged).
  */
 int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out);
 void moatd_inspector_stop(struct moatd_inspector *in);
+/* After a reload put d->cfg in force: starts, stops or re-sets d->insp. */
+void moatd_inspector_reload(struct moatd *d);
 /* Its counters now (all 0 for NULL); callable from any thread. */
 void moatd_inspector_counts(struct moatd_inspector *in, struct moat_insp_counts *c);
 

@@ -134,6 +134,7 @@ void moatd_check_rollback(struct moatd *d)
 	}
 	moat_config_free(&d->cfg);
 	d->cfg = d->rollback;
+	moatd_inspector_reload(d);
 	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);
 	moatd_publish(d);
@@ -180,6 +181,7 @@ void moatd_reload(struct moatd *d)
 		moat_err("reload: %s", err);
 	old = d->cfg;
 	d->cfg = cfg;
+	moatd_inspector_reload(d);
 	keep_for_rollback(d, &old);
 	d->reload_ok = ret == 0;
 	d->last_reload = time(NULL);

@@ -62,7 +62,9 @@ static int gather(struct moatd *d, struct moatd_public *pub, struct moat_metrics
 	info->flows_max = pub->flows_max;
 	info->conns = pub->conns;
 	info->reattaches = pub->reattaches;
+	pthread_mutex_lock(&d->lock);	/* a reload may stop the inspector */
 	moatd_inspector_counts(d->insp, &info->insp);
+	pthread_mutex_unlock(&d->lock);
 	if (pub->cert_path[0] && moat_cert_expiry(pub->cert_path, &info->cert_expiry, cerr, sizeof(cerr)))
 		info->cert_expiry = 0;	/* unknown: the gauge is left out */
 
