@@ -30,8 +30,10 @@ static const struct cmd top_cmds[] = {
 	  "The N sources (default 10) with the most drops since moat was loaded, with the "
 	  "reason of their last drop. Estimates: one drop in 16 is sampled, and the least "
 	  "recent sources are forgotten first.", NULL },
-	{ "events", do_events, "live sampled drops, one in 16", "[-n N]",
-	  "Time, interface, verdict, reason, addresses and ports of each; -n stops after N.", NULL },
+	{ "events", do_events, "live sampled drops (one in 16) and the inspector's detections", "[-n N]",
+	  "Drops: time, interface, verdict, reason, addresses and ports of each. Detections: "
+	  "time, client, method, path without query, rule ids and category (--json: the line "
+	  "moatd logs). -n stops after N.", NULL },
 	{ "devops", NULL, "the SSH allowlist: DevOps hosts", NULL,
 	  "Who reaches the SSH ports: the entries of the config file and those added here. "
 	  "Without a command: list.", devops_cmds },
