@@ -3,9 +3,10 @@
  * Hashes both sides compute alike (include after shared.h):
  *  - moat_conn_hash: keyed 64-bit hash of a connection's tuple, which picks
  *    and tags its conn_ok slot;
- *  - moat_filter_pos: the MOAT_FILTER_HASHES bit positions of an address in
- *    a table's filter. Unkeyed: a crafted false positive only costs the
- *    hash lookup behind the filter, never a wrong answer.
+ *  - moat_filter_hash: the word of a table's filter an address sets its
+ *    MOAT_FILTER_HASHES bits in, and those bits. Unkeyed: a crafted false
+ *    positive only costs the hash lookup behind the filter, never a wrong
+ *    answer.
  */
 #ifndef MOAT_HASH_H
 #define MOAT_HASH_H
@@ -38,18 +39,22 @@ static inline __u64 moat_conn_hash(__u64 key, const struct moat_flow_key *k)
 	return h | 1;	/* never 0: 0 is an empty slot */
 }
 
-/* An address's two hashes; bit i of it is moat_filter_pos(h1, h2, i). */
-static inline void moat_filter_hash(const struct moat_addr *a, __u64 *h1, __u64 *h2)
+/*
+ * An address's filter word and the mask of its bits in it. Three multiplies
+ * (one of them beside the others), computed once per packet: the program
+ * pays them on every packet that meets a non-empty table.
+ */
+static inline void moat_filter_hash(const struct moat_addr *a, __u32 *word, __u64 *mask)
 {
 	__u64 lo = (__u64)a->a[0] << 32 | a->a[1], hi = (__u64)a->a[2] << 32 | a->a[3];
+	__u64 h = (hi ^ lo * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
 
-	*h1 = moat_mix64(hi ^ moat_mix64(lo));
-	*h2 = moat_mix64(*h1) | 1;
+	h ^= h >> 32;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	*word = h >> (64 - (MOAT_FILTER_BITS_LOG - 6));
+	*mask = 1ULL << (h & 63) | 1ULL << (h >> 6 & 63) | 1ULL << (h >> 12 & 63);
 }
 
-static inline __u32 moat_filter_pos(__u64 h1, __u64 h2, __u32 i)
-{
-	return (h1 + i * h2) >> (64 - MOAT_FILTER_BITS_LOG);
-}
+_Static_assert(MOAT_FILTER_HASHES == 3, "moat_filter_hash sets three bits");
 
 #endif /* MOAT_HASH_H */

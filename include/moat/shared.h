@@ -19,12 +19,14 @@
 #define MOAT_MAX_EXACT		(1U << 21)	/* /32 and /128 entries: hash */
 #define MOAT_MAX_PREFIX		16384		/* shorter prefixes: LPM trie */
 /*
- * The filter in front of each host hash: a Bloom filter kept as a bitset in
- * an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER map costs a
- * helper call per packet). Positions: include/moat/hash.h.
+ * The filter in front of each host hash: a blocked Bloom filter kept as
+ * 64-bit words in an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER
+ * map costs a helper call per packet). An address sets MOAT_FILTER_HASHES
+ * bits of one word, so a packet reads one word per table. 1M hosts in 2^19
+ * words: about 2 a word, 0.07% false "maybe". Positions: include/moat/hash.h.
  */
 #define MOAT_FILTER_HASHES	3
-#define MOAT_FILTER_BITS_LOG	24			/* 2 MiB of bits per table */
+#define MOAT_FILTER_BITS_LOG	25			/* 4 MiB of bits per table */
 #define MOAT_FILTER_WORDS	(1U << (MOAT_FILTER_BITS_LOG - 6))
 
 /* Port classes, indexed by destination port in the program's .rodata. */
@@ -278,9 +280,11 @@ _Static_assert(sizeof(struct moat_iface) == 24, "moat_iface size");
  * The pinned layout this build writes: bumped whenever a pinned map changes
  * type, key or value. A moatd that finds another one adopts what it can
  * (same layout, map by map) and replaces the rest, saying which (loader.c).
- * Layout 1 (before the stamp) kept a random 32-bit key here.
+ * Layout 1 (before the stamp) kept a random 32-bit key here. Layout 3: the
+ * filters set their bits in one word per address, and have twice the words
+ * (a filter of layout 2 would answer wrongly: its size tells it apart).
  */
-#define MOAT_LAYOUT		0x4d4c0002	/* "ML", 2 */
+#define MOAT_LAYOUT		0x4d4c0003	/* "ML", 3 */
 
 /* meta map (one entry): what moatctl needs to know about the running policy. */
 struct moat_meta {

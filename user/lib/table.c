@@ -115,27 +115,24 @@ int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_e
 
 int moat_filter_add(int bits_fd, const struct moat_addr *a)
 {
-	__u64 h1, h2, w;
+	__u64 mask, w;
+	__u32 idx;
 
-	moat_filter_hash(a, &h1, &h2);
-	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-		__u32 pos = moat_filter_pos(h1, h2, i), idx = pos >> 6;
-
-		if (bpf_map_lookup_elem(bits_fd, &idx, &w))
-			return -errno;
-		if (w & (1ULL << (pos & 63)))
-			continue;
-		w |= 1ULL << (pos & 63);
-		if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
-			return -errno;
-	}
+	moat_filter_hash(a, &idx, &mask);
+	if (bpf_map_lookup_elem(bits_fd, &idx, &w))
+		return -errno;
+	if ((w & mask) == mask)
+		return 0;
+	w |= mask;
+	if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
 int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 {
 	__u32 words = MOAT_FILTER_WORDS, count, next, *keys = malloc(words * sizeof(*keys));
-	__u64 *bits = calloc(words, sizeof(*bits)), h1, h2;
+	__u64 *bits = calloc(words, sizeof(*bits)), mask;
 	int err = 0;
 
 	if (!keys || !bits) {
@@ -152,12 +149,10 @@ int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 		goto out;
 	}
 	for (size_t j = 0; j < n; j++) {
-		moat_filter_hash(&a[j], &h1, &h2);
-		for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-			__u32 pos = moat_filter_pos(h1, h2, i);
+		__u32 idx;
 
-			bits[pos >> 6] |= 1ULL << (pos & 63);
-		}
+		moat_filter_hash(&a[j], &idx, &mask);
+		bits[idx] |= mask;
 	}
 	count = words;
 	if (bpf_map_update_batch(bits_fd, keys, bits, &count, NULL))
