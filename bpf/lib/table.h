@@ -13,8 +13,9 @@
  * An address table: exact hosts in a hash, networks in a small LPM trie, and
  * a Bloom filter of the hosts in front of the hash. With a million random
  * sources the hash costs two cache misses per packet; the filter (4 MiB of
- * bits, an ARRAY the verifier inlines: no helper call, one word a packet)
- * answers "not there" for most of them without touching it. Deleted hosts stay in the filter
+ * bits, an ARRAY the verifier inlines: no helper call, one word a packet,
+ * from a region sized to the table: shared.h) answers "not there" for most
+ * of them without touching it. Deleted hosts stay in the filter
  * until the table is rebuilt: a stale "maybe" only costs the hash lookup it
  * would have cost anyway.
  */
@@ -55,15 +56,18 @@ static __always_inline int entry_live(const struct moat_entry *e)
 	return e->expires_ns == 0 || bpf_ktime_get_boot_ns() < e->expires_ns;
 }
 
-/* Whether the filter may hold the source (0: it surely does not): one word
- * read. Its hash is computed once per packet, for every table. */
-static __always_inline int filter_maybe(void *bits, struct pkt *p)
+/* Whether the filter of a table of n hosts may hold the source (0: it
+ * surely does not): one word read. The hash is computed once per packet,
+ * for every table. */
+static __always_inline int filter_maybe(void *bits, __u32 n, struct pkt *p)
 {
+	__u32 idx;
 	__u64 *w;
 
-	if (!p->fmask)	/* never 0 once computed: three bits set */
-		moat_filter_hash(&p->src, &p->fword, &p->fmask);
-	w = bpf_map_lookup_elem(bits, &p->fword);
+	if (!p->fmask)	/* never 0 once computed: bits are set in it */
+		moat_filter_hash(&p->src, &p->fhash, &p->fmask);
+	idx = moat_filter_word(p->fhash, moat_filter_region(n));
+	w = bpf_map_lookup_elem(bits, &idx);
 	return w && (*w & p->fmask) == p->fmask;
 }
 
@@ -83,7 +87,7 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 	n = bpf_map_lookup_elem(count, &zero);
 	if (!n)
 		return 0;
-	if (n->exact && filter_maybe(bloom, p)) {
+	if (n->exact && filter_maybe(bloom, n->exact, p)) {
 		e = bpf_map_lookup_elem(exact, src);
 		if (e && entry_live(e))
 			return 1;

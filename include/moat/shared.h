@@ -22,11 +22,18 @@
  * The filter in front of each host hash: a blocked Bloom filter kept as
  * 64-bit words in an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER
  * map costs a helper call per packet). An address sets MOAT_FILTER_HASHES
- * bits of one word, so a packet reads one word per table. 1M hosts in 2^19
- * words: about 2 a word, 0.07% false "maybe". Positions: include/moat/hash.h.
+ * bits of one word, so a packet reads one word per table. The words are
+ * split in regions of 2^10, 2^12 ... 2^18 words (region k: words 2^k to
+ * 2^(k+1)-1); every address is set in every region, and the program reads
+ * the smallest one that holds the table's hosts at about one a word (the
+ * largest from 64k hosts on: 1M in it, 0.5% false "maybe"). A small table is
+ * read from a small region, which stays in cache under a flood of random
+ * sources. Positions: include/moat/hash.h.
  */
 #define MOAT_FILTER_HASHES	3
 #define MOAT_FILTER_BITS_LOG	25			/* 4 MiB of bits per table */
+#define MOAT_FILTER_REGION_MIN	10
+#define MOAT_FILTER_REGION_MAX	(MOAT_FILTER_BITS_LOG - 7)
 #define MOAT_FILTER_WORDS	(1U << (MOAT_FILTER_BITS_LOG - 6))
 
 /* Port classes, indexed by destination port in the program's .rodata. */

@@ -113,26 +113,31 @@ int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_e
 	return -ENOENT;
 }
 
+/* Sets the address in every region of the filter (shared.h): whatever the
+ * table's size, the region the program reads holds it. */
 int moat_filter_add(int bits_fd, const struct moat_addr *a)
 {
-	__u64 mask, w;
-	__u32 idx;
+	__u64 hash, mask, w;
 
-	moat_filter_hash(a, &idx, &mask);
-	if (bpf_map_lookup_elem(bits_fd, &idx, &w))
-		return -errno;
-	if ((w & mask) == mask)
-		return 0;
-	w |= mask;
-	if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
-		return -errno;
+	moat_filter_hash(a, &hash, &mask);
+	for (__u32 k = MOAT_FILTER_REGION_MIN; k <= MOAT_FILTER_REGION_MAX; k += 2) {
+		__u32 idx = moat_filter_word(hash, k);
+
+		if (bpf_map_lookup_elem(bits_fd, &idx, &w))
+			return -errno;
+		if ((w & mask) == mask)
+			continue;
+		w |= mask;
+		if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
 int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 {
 	__u32 words = MOAT_FILTER_WORDS, count, next, *keys = malloc(words * sizeof(*keys));
-	__u64 *bits = calloc(words, sizeof(*bits)), mask;
+	__u64 *bits = calloc(words, sizeof(*bits)), hash, mask;
 	int err = 0;
 
 	if (!keys || !bits) {
@@ -149,10 +154,9 @@ int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 		goto out;
 	}
 	for (size_t j = 0; j < n; j++) {
-		__u32 idx;
-
-		moat_filter_hash(&a[j], &idx, &mask);
-		bits[idx] |= mask;
+		moat_filter_hash(&a[j], &hash, &mask);
+		for (__u32 k = MOAT_FILTER_REGION_MIN; k <= MOAT_FILTER_REGION_MAX; k += 2)
+			bits[moat_filter_word(hash, k)] |= mask;
 	}
 	count = words;
 	if (bpf_map_update_batch(bits_fd, keys, bits, &count, NULL))
