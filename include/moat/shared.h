@@ -111,7 +111,7 @@ struct moat_flow_key {
 _Static_assert(sizeof(struct moat_flow_key) == 40, "moat_flow_key size");
 
 struct moat_flow {
-	__u64 last_seen_ns;	/* CLOCK_MONOTONIC */
+	__u64 last_seen_ns;	/* monotonic, tick resolution (bpf/lib/flows.h) */
 	__u32 closing;		/* MOAT_FLOW_F_*: FIN seen, rcv_nxt known */
 	__u32 rcv_nxt;		/* TCP: the host's last ACK, host order */
 };
