@@ -215,12 +215,16 @@ static int peers_size(const char *table, size_t n, const int base_fds[NR_WHO], i
 		goto out;
 	}
 
+	/* The issue's goals against the floor: at 10k entries, and for a
+	 * different devops host each packet at 1M. */
+	bool at10k = n == 10000;
 	const struct peer_class pc[] = {
-		{ "TLS SYN v4", &tls4, -1, 0, 1.5, XDP_PASS, XDP_PASS },
-		{ "TLS SYN v6", &tls6, -1, 0, 1.5, XDP_PASS, XDP_PASS },
-		{ "TLS data (accepted connection)", &data, -1, 0, 1.5, XDP_PASS, XDP_PASS },
-		{ "closed port (tcp/80)", &port80, -1, 0, 1.5, XDP_DROP, XDP_DROP },
-		{ "SSH SYN from a devops host", &ssh_dev, -1, 0, 2, XDP_PASS, XDP_PASS },
+		{ "TLS SYN v4", &tls4, -1, 0, at10k ? 1.5 : 0, XDP_PASS, XDP_PASS },
+		{ "TLS SYN v6", &tls6, -1, 0, at10k ? 1.5 : 0, XDP_PASS, XDP_PASS },
+		{ "TLS data (accepted connection)", &data, -1, 0, at10k ? 1.5 : 0, XDP_PASS,
+		  XDP_PASS },
+		{ "closed port (tcp/80)", &port80, -1, 0, at10k ? 1.5 : 0, XDP_DROP, XDP_DROP },
+		{ "SSH SYN from a devops host", &ssh_dev, -1, 0, at10k ? 2 : 0, XDP_PASS, XDP_PASS },
 		{ "SSH SYN from another source", &ssh_other, -1, 0, 0, XDP_DROP, XDP_PASS },
 		{ "UDP reply to the host's query", &reply, -1, 0, 0, XDP_PASS, -1 },
 		{ "SYN flood, TLS SYN from 1M random sources", &tls4, flood_map, N_FLOOD, 0,
