@@ -71,6 +71,17 @@ static __always_inline int filter_maybe(void *bits, __u32 n, struct pkt *p)
 	return w && (*w & p->fmask) == p->fmask;
 }
 
+/* Whether a prefix of the table may hold the source (shared.h): one bit of
+ * the filter's prefix bitmap, an inlined load in front of the trie's helper
+ * call. */
+static __always_inline int prefix_maybe(void *bits, const struct pkt *p)
+{
+	__u32 top = bpf_ntohl(p->v6 ? p->src.a[0] : p->src.a[3]) >> 16, idx = top >> 6;
+	__u64 *w = bpf_map_lookup_elem(bits, &idx);
+
+	return w && (*w >> (top & 63) & 1);
+}
+
 /*
  * Whether src matches a live entry of a table. Empty halves are skipped
  * without touching the hash or the trie: the count lookup is an array
@@ -92,7 +103,7 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 		if (e && entry_live(e))
 			return 1;
 	}
-	if (n->prefix) {
+	if (n->prefix && prefix_maybe(bloom, p)) {
 		struct moat_lpm_key key = { .prefixlen = 128, .addr = *src };
 
 		/* The longest match is the only one the trie gives: an IPv6

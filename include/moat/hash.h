@@ -71,5 +71,7 @@ static inline __u32 moat_filter_region(__u32 n)
 _Static_assert(MOAT_FILTER_REGION_MAX == 18 && MOAT_FILTER_REGION_MIN == 10,
 	       "moat_filter_region knows regions 10, 12 ... 18");
 _Static_assert(MOAT_FILTER_HASHES == 3, "moat_filter_hash sets three bits");
+_Static_assert(MOAT_FILTER_PFX_WORDS <= 1U << MOAT_FILTER_REGION_MIN,
+	       "the prefix bitmap sits below the first region");
 
 #endif /* MOAT_HASH_H */

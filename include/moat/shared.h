@@ -28,12 +28,16 @@
  * the smallest one that holds the table's hosts at about one a word (the
  * largest from 64k hosts on: 1M in it, 0.5% false "maybe"). A small table is
  * read from a small region, which stays in cache under a flood of random
- * sources. Positions: include/moat/hash.h.
+ * sources. Positions: include/moat/hash.h. The first 1024 words, below
+ * every region, are the prefix bitmap: bit i set when a prefix of the
+ * table may hold sources whose first 16 bits (IPv4: of the IPv4 address)
+ * are i; a source whose bit is clear skips the trie lookup.
  */
 #define MOAT_FILTER_HASHES	3
 #define MOAT_FILTER_BITS_LOG	25			/* 4 MiB of bits per table */
 #define MOAT_FILTER_REGION_MIN	10
 #define MOAT_FILTER_REGION_MAX	(MOAT_FILTER_BITS_LOG - 7)
+#define MOAT_FILTER_PFX_WORDS	(65536 / 64)
 #define MOAT_FILTER_WORDS	(1U << (MOAT_FILTER_BITS_LOG - 6))
 
 /* Port classes, indexed by destination port in the program's .rodata. */
