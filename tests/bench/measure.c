@@ -60,7 +60,7 @@ static int measure(const struct bench_case *c, double *out)
 			return err;
 		/* measuring another path than the one named is an error */
 		if (c->want >= 0 && ret != (__u32)c->want) {
-			fprintf(stderr, "Error: '%s' returned XDP action %u, want %d\n", c->name,
+			fprintf(stderr, "Error: %s (program fd %d) returned XDP action %u, want %d\n", c->name, c->prog_fd,
 				ret, c->want);
 			return -EPROTO;
 		}

@@ -142,7 +142,7 @@ static int class_cases(struct bench_case *cs, const struct peer_class *pc, const
 			fd = shim_fd(shim_load(pc->src_map, pc->n_src, fds[w]));
 		if (fd < 0)
 			return -EINVAL;
-		cs[w] = (struct bench_case)CASE(who_name[w], fd, pc->pkt, 1, 0, BASE_ONE_PKT, 0,
+		cs[w] = (struct bench_case)CASE(pc->name, fd, pc->pkt, 1, 0, BASE_ONE_PKT, 0,
 						want[w]);
 	}
 	return 0;
