@@ -124,7 +124,7 @@ static int write_plot(FILE *gp)
 	fprintf(gp, "set terminal png size 1200,%d\nset output '" BENCH_DIR "/bench.png'\n"
 		"set multiplot layout %d,1\nset style data histogram\n"
 		"set style histogram clustered\nset style fill solid border -1\n"
-		"set xtics rotate by -12 font ',9'\nset key top left\nset yrange [0:*]\n",
+		"set xtics rotate by -12 font ',9'\nset key outside right top\nset yrange [0:*]\n",
 		n_mpps ? 1500 : 1125, n_mpps ? 4 : 3);
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		snprintf(path, sizeof(path), BENCH_DIR "/ns-%s.dat", tables[t]);
