@@ -307,7 +307,10 @@ int moat_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC_;
 	}
 	if (f) {
-		f->last_seen_ns = bpf_ktime_get_ns();
+		__u64 now = flow_now();
+
+		if (f->last_seen_ns != now)	/* once a tick: the line stays clean */
+			f->last_seen_ns = now;
 		/* Where an in-window RST or FIN from the peer must sit. */
 		if (th && th->ack && (f->rcv_nxt != bpf_ntohl(th->ack_seq) ||
 				      !(f->closing & MOAT_FLOW_F_RCV_NXT))) {
@@ -320,7 +323,7 @@ int moat_egress(struct __sk_buff *skb)
 	}
 	if (!opens)
 		return TC_ACT_UNSPEC_;
-	fl.last_seen_ns = bpf_ktime_get_ns();
+	fl.last_seen_ns = flow_now();
 	bpf_map_update_elem(&flows, &key, &fl, BPF_ANY);
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return TC_ACT_UNSPEC_;

@@ -47,6 +47,27 @@ static __always_inline int local_port_used(__u8 proto, __u16 port)
 	return bits && (*bits & (1ULL << (port % 64)));
 }
 
+/*
+ * A flow's clock: monotonic ns at tick resolution, from jiffies (an inlined
+ * load; bpf_ktime_get_ns costs a reply packet about 30 ns in these VMs, and
+ * bpf_ktime_get_coarse_ns half of that). Its timeouts are seconds; both
+ * programs stamp and read it alike. Without the kernel's config (CONFIG_HZ
+ * unknown) or with an unusual HZ, the coarse clock.
+ */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+static __always_inline __u64 flow_now(void)
+{
+	/* the verifier knows CONFIG_HZ: the other branches are gone */
+	__u64 tick = CONFIG_HZ == 250 ? 4000000 : CONFIG_HZ == 1000 ? 1000000 :
+		     CONFIG_HZ == 100 ? 10000000 : 0;
+
+	if (!tick)
+		return bpf_ktime_get_coarse_ns();
+	/* jiffies start 300 s before wrapping 32 bits (INITIAL_JIFFIES) */
+	return (bpf_jiffies64() - (__u32)(-300 * (int)CONFIG_HZ)) * tick;
+}
+
 static __always_inline __u64 flow_timeout(__u8 proto, const struct moat_flow *f)
 {
 	if (proto == IPPROTO_TCP)
@@ -75,8 +96,9 @@ static __always_inline int is_reply(const struct pkt *p, __be16 sport, __be16 dp
 
 	if (!f)
 		return 0;
-	now = bpf_ktime_get_ns();
-	if (now - f->last_seen_ns > flow_timeout(p->l4proto, f))
+	now = flow_now();
+	/* signed: another CPU may have stamped it after our read */
+	if ((__s64)(now - f->last_seen_ns) > (__s64)flow_timeout(p->l4proto, f))
 		return 0;
 	if (p->dry || !th || !(th->rst || th->fin))
 		return 1;

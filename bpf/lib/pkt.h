@@ -16,7 +16,7 @@ struct pkt {
 	struct moat_dryrun *dry; /* moatctl check's record, NULL for real packets */
 	void *ctx;		/* the program's context (XDP: for bpf_xdp_load_bytes) */
 	void *data;		/* start of the frame */
-	__u64 fh1, fh2;		/* the source's filter hashes; fh2 0 until computed */
+	__u64 fhash, fmask;	/* the source's filter hash and bits; 0 until computed */
 	__u32 len;		/* frame length, for the byte counters */
 	__u16 sport, dport;	/* host order, once the L4 header is parsed */
 	__u8 l4proto;

@@ -12,9 +12,10 @@
 /*
  * An address table: exact hosts in a hash, networks in a small LPM trie, and
  * a Bloom filter of the hosts in front of the hash. With a million random
- * sources the hash costs two cache misses per packet; the filter (2 MiB of
- * bits, an ARRAY the verifier inlines: no helper call) answers "not there"
- * for most of them without touching it. Deleted hosts stay in the filter
+ * sources the hash costs two cache misses per packet; the filter (4 MiB of
+ * bits, an ARRAY the verifier inlines: no helper call, one word a packet,
+ * from a region sized to the table: shared.h) answers "not there" for most
+ * of them without touching it. Deleted hosts stay in the filter
  * until the table is rebuilt: a stale "maybe" only costs the hash lookup it
  * would have cost anyway.
  */
@@ -55,24 +56,30 @@ static __always_inline int entry_live(const struct moat_entry *e)
 	return e->expires_ns == 0 || bpf_ktime_get_boot_ns() < e->expires_ns;
 }
 
-/* Whether the filter may hold the source (0: it surely does not). Its
- * hashes are computed once per packet, for every table that needs them. */
-static __always_inline int filter_maybe(void *bits, struct pkt *p)
+/* Whether the filter of a table of n hosts may hold the source (0: it
+ * surely does not): one word read. The hash is computed once per packet,
+ * for every table. */
+static __always_inline int filter_maybe(void *bits, __u32 n, struct pkt *p)
 {
+	__u32 idx;
 	__u64 *w;
-	__u32 pos, idx;
 
-	if (!p->fh2)	/* never 0 once computed: moat_filter_hash sets bit 0 */
-		moat_filter_hash(&p->src, &p->fh1, &p->fh2);
-#pragma unroll
-	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-		pos = moat_filter_pos(p->fh1, p->fh2, i);
-		idx = pos >> 6;
-		w = bpf_map_lookup_elem(bits, &idx);
-		if (!w || !(*w & (1ULL << (pos & 63))))
-			return 0;
-	}
-	return 1;
+	if (!p->fmask)	/* never 0 once computed: bits are set in it */
+		moat_filter_hash(&p->src, &p->fhash, &p->fmask);
+	idx = moat_filter_word(p->fhash, moat_filter_region(n));
+	w = bpf_map_lookup_elem(bits, &idx);
+	return w && (*w & p->fmask) == p->fmask;
+}
+
+/* Whether a prefix of the table may hold the source (shared.h): one bit of
+ * the filter's prefix bitmap, an inlined load in front of the trie's helper
+ * call. */
+static __always_inline int prefix_maybe(void *bits, const struct pkt *p)
+{
+	__u32 top = bpf_ntohl(p->v6 ? p->src.a[0] : p->src.a[3]) >> 16, idx = top >> 6;
+	__u64 *w = bpf_map_lookup_elem(bits, &idx);
+
+	return w && (*w >> (top & 63) & 1);
 }
 
 /*
@@ -91,12 +98,12 @@ static __always_inline int table_match(void *exact, void *bloom, void *prefix, v
 	n = bpf_map_lookup_elem(count, &zero);
 	if (!n)
 		return 0;
-	if (n->exact && filter_maybe(bloom, p)) {
+	if (n->exact && filter_maybe(bloom, n->exact, p)) {
 		e = bpf_map_lookup_elem(exact, src);
 		if (e && entry_live(e))
 			return 1;
 	}
-	if (n->prefix) {
+	if (n->prefix && prefix_maybe(bloom, p)) {
 		struct moat_lpm_key key = { .prefixlen = 128, .addr = *src };
 
 		/* The longest match is the only one the trie gives: an IPv6

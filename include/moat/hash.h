@@ -3,9 +3,10 @@
  * Hashes both sides compute alike (include after shared.h):
  *  - moat_conn_hash: keyed 64-bit hash of a connection's tuple, which picks
  *    and tags its conn_ok slot;
- *  - moat_filter_pos: the MOAT_FILTER_HASHES bit positions of an address in
- *    a table's filter. Unkeyed: a crafted false positive only costs the
- *    hash lookup behind the filter, never a wrong answer.
+ *  - moat_filter_hash/moat_filter_word: where an address sets its
+ *    MOAT_FILTER_HASHES bits in a table's filter (one word per region), and
+ *    those bits. Unkeyed: a crafted false positive only costs the hash
+ *    lookup behind the filter, never a wrong answer.
  */
 #ifndef MOAT_HASH_H
 #define MOAT_HASH_H
@@ -38,18 +39,39 @@ static inline __u64 moat_conn_hash(__u64 key, const struct moat_flow_key *k)
 	return h | 1;	/* never 0: 0 is an empty slot */
 }
 
-/* An address's two hashes; bit i of it is moat_filter_pos(h1, h2, i). */
-static inline void moat_filter_hash(const struct moat_addr *a, __u64 *h1, __u64 *h2)
+/*
+ * An address's filter hash and the mask of its bits in its word. Three
+ * multiplies (one of them beside the others), computed once per packet: the
+ * program pays them on every packet that meets a non-empty table.
+ */
+static inline void moat_filter_hash(const struct moat_addr *a, __u64 *hash, __u64 *mask)
 {
 	__u64 lo = (__u64)a->a[0] << 32 | a->a[1], hi = (__u64)a->a[2] << 32 | a->a[3];
+	__u64 h = (hi ^ lo * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
 
-	*h1 = moat_mix64(hi ^ moat_mix64(lo));
-	*h2 = moat_mix64(*h1) | 1;
+	h ^= h >> 32;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	*hash = h;
+	*mask = 1ULL << (h & 63) | 1ULL << (h >> 6 & 63) | 1ULL << (h >> 12 & 63);
 }
 
-static inline __u32 moat_filter_pos(__u64 h1, __u64 h2, __u32 i)
+/* The address's word in region k (shared.h): the hash's top k bits. */
+static inline __u32 moat_filter_word(__u64 hash, __u32 k)
 {
-	return (h1 + i * h2) >> (64 - MOAT_FILTER_BITS_LOG);
+	return (1U << k) + (__u32)(hash >> (64 - k));
 }
+
+/* The region the program reads for a table of n hosts. */
+static inline __u32 moat_filter_region(__u32 n)
+{
+	return n <= 1U << 10 ? 10 : n <= 1U << 12 ? 12 : n <= 1U << 14 ? 14 :
+	       n <= 1U << 16 ? 16 : MOAT_FILTER_REGION_MAX;
+}
+
+_Static_assert(MOAT_FILTER_REGION_MAX == 18 && MOAT_FILTER_REGION_MIN == 10,
+	       "moat_filter_region knows regions 10, 12 ... 18");
+_Static_assert(MOAT_FILTER_HASHES == 3, "moat_filter_hash sets three bits");
+_Static_assert(MOAT_FILTER_PFX_WORDS <= 1U << MOAT_FILTER_REGION_MIN,
+	       "the prefix bitmap sits below the first region");
 
 #endif /* MOAT_HASH_H */

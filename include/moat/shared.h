@@ -19,12 +19,25 @@
 #define MOAT_MAX_EXACT		(1U << 21)	/* /32 and /128 entries: hash */
 #define MOAT_MAX_PREFIX		16384		/* shorter prefixes: LPM trie */
 /*
- * The filter in front of each host hash: a Bloom filter kept as a bitset in
- * an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER map costs a
- * helper call per packet). Positions: include/moat/hash.h.
+ * The filter in front of each host hash: a blocked Bloom filter kept as
+ * 64-bit words in an ARRAY map (lookups the verifier inlines; a BLOOM_FILTER
+ * map costs a helper call per packet). An address sets MOAT_FILTER_HASHES
+ * bits of one word, so a packet reads one word per table. The words are
+ * split in regions of 2^10, 2^12 ... 2^18 words (region k: words 2^k to
+ * 2^(k+1)-1); every address is set in every region, and the program reads
+ * the smallest one that holds the table's hosts at about one a word (the
+ * largest from 64k hosts on: 1M in it, 0.5% false "maybe"). A small table is
+ * read from a small region, which stays in cache under a flood of random
+ * sources. Positions: include/moat/hash.h. The first 1024 words, below
+ * every region, are the prefix bitmap: bit i set when a prefix of the
+ * table may hold sources whose first 16 bits (IPv4: of the IPv4 address)
+ * are i; a source whose bit is clear skips the trie lookup.
  */
 #define MOAT_FILTER_HASHES	3
-#define MOAT_FILTER_BITS_LOG	24			/* 2 MiB of bits per table */
+#define MOAT_FILTER_BITS_LOG	25			/* 4 MiB of bits per table */
+#define MOAT_FILTER_REGION_MIN	10
+#define MOAT_FILTER_REGION_MAX	(MOAT_FILTER_BITS_LOG - 7)
+#define MOAT_FILTER_PFX_WORDS	(65536 / 64)
 #define MOAT_FILTER_WORDS	(1U << (MOAT_FILTER_BITS_LOG - 6))
 
 /* Port classes, indexed by destination port in the program's .rodata. */
@@ -102,7 +115,7 @@ struct moat_flow_key {
 _Static_assert(sizeof(struct moat_flow_key) == 40, "moat_flow_key size");
 
 struct moat_flow {
-	__u64 last_seen_ns;	/* CLOCK_MONOTONIC */
+	__u64 last_seen_ns;	/* monotonic, tick resolution (bpf/lib/flows.h) */
 	__u32 closing;		/* MOAT_FLOW_F_*: FIN seen, rcv_nxt known */
 	__u32 rcv_nxt;		/* TCP: the host's last ACK, host order */
 };
@@ -278,9 +291,11 @@ _Static_assert(sizeof(struct moat_iface) == 24, "moat_iface size");
  * The pinned layout this build writes: bumped whenever a pinned map changes
  * type, key or value. A moatd that finds another one adopts what it can
  * (same layout, map by map) and replaces the rest, saying which (loader.c).
- * Layout 1 (before the stamp) kept a random 32-bit key here.
+ * Layout 1 (before the stamp) kept a random 32-bit key here. Layout 3: the
+ * filters set their bits in one word per address, and have twice the words
+ * (a filter of layout 2 would answer wrongly: its size tells it apart).
  */
-#define MOAT_LAYOUT		0x4d4c0002	/* "ML", 2 */
+#define MOAT_LAYOUT		0x4d4c0003	/* "ML", 3 */
 
 /* meta map (one entry): what moatctl needs to know about the running policy. */
 struct moat_meta {

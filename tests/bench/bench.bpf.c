@@ -8,6 +8,9 @@
  * walked: a policy that did not would be wrong, so this is below any real
  * one), TCP, look at the destination port, bump one per-CPU counter, and
  * pass TLS and SSH, drop the rest.
+ *
+ * bench_gen: the live-frames generator (tests/bench/live.c), a shim that
+ * sends each frame, with the next source, out of a veth.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +21,7 @@
 #define SADDR_OFF	(14 + 12)	/* IPv4 source in an untagged frame */
 
 const volatile __u32 shim_mask;		/* number of sources - 1, a power of two */
+__u32 gen_ifindex;			/* where bench_gen sends its frames */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -25,6 +29,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } floor_count SEC(".maps");
+
+/* Frames bench_drop dropped: the live test's ceiling. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_count SEC(".maps");
 
 /* The shim's sources (network order), its run counter, the program it feeds. */
 struct {
@@ -86,6 +98,36 @@ int bench_shim(struct xdp_md *ctx)
 	*(__u32 *)(data + SADDR_OFF) = *src;
 	bpf_tail_call(ctx, &shim_next, 0);
 	return XDP_ABORTED;
+}
+
+/* The next source into the frame, as bench_shim; then out of gen_ifindex. */
+SEC("xdp")
+int bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, i, *src;
+	__u64 *n = bpf_map_lookup_elem(&shim_state, &zero);
+
+	if (!n)
+		return XDP_ABORTED;
+	i = (*n)++ & shim_mask;
+	src = bpf_map_lookup_elem(&shim_src, &i);
+	if (!src || data + SADDR_OFF + 4 > end)
+		return XDP_ABORTED;
+	*(__u32 *)(data + SADDR_OFF) = *src;
+	return bpf_redirect(gen_ifindex, 0);
+}
+
+/* Counts and drops everything: what a receiver costs that judges nothing. */
+SEC("xdp")
+int bench_drop(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&drop_count, &zero);
+
+	if (n)
+		++*n;
+	return XDP_DROP;
 }
 
 /* The IPv4 source, as a mapped moat_lpm_key, looked up in the trie. */

@@ -113,19 +113,21 @@ int moat_table_get(struct moat_table t, const struct moat_cidr *c, struct moat_e
 	return -ENOENT;
 }
 
+/* Sets the address in every region of the filter (shared.h): whatever the
+ * table's size, the region the program reads holds it. */
 int moat_filter_add(int bits_fd, const struct moat_addr *a)
 {
-	__u64 h1, h2, w;
+	__u64 hash, mask, w;
 
-	moat_filter_hash(a, &h1, &h2);
-	for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-		__u32 pos = moat_filter_pos(h1, h2, i), idx = pos >> 6;
+	moat_filter_hash(a, &hash, &mask);
+	for (__u32 k = MOAT_FILTER_REGION_MIN; k <= MOAT_FILTER_REGION_MAX; k += 2) {
+		__u32 idx = moat_filter_word(hash, k);
 
 		if (bpf_map_lookup_elem(bits_fd, &idx, &w))
 			return -errno;
-		if (w & (1ULL << (pos & 63)))
+		if ((w & mask) == mask)
 			continue;
-		w |= 1ULL << (pos & 63);
+		w |= mask;
 		if (bpf_map_update_elem(bits_fd, &idx, &w, BPF_ANY))
 			return -errno;
 	}
@@ -135,7 +137,7 @@ int moat_filter_add(int bits_fd, const struct moat_addr *a)
 int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 {
 	__u32 words = MOAT_FILTER_WORDS, count, next, *keys = malloc(words * sizeof(*keys));
-	__u64 *bits = calloc(words, sizeof(*bits)), h1, h2;
+	__u64 *bits = calloc(words, sizeof(*bits)), hash, mask;
 	int err = 0;
 
 	if (!keys || !bits) {
@@ -152,12 +154,9 @@ int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n)
 		goto out;
 	}
 	for (size_t j = 0; j < n; j++) {
-		moat_filter_hash(&a[j], &h1, &h2);
-		for (__u32 i = 0; i < MOAT_FILTER_HASHES; i++) {
-			__u32 pos = moat_filter_pos(h1, h2, i);
-
-			bits[pos >> 6] |= 1ULL << (pos & 63);
-		}
+		moat_filter_hash(&a[j], &hash, &mask);
+		for (__u32 k = MOAT_FILTER_REGION_MIN; k <= MOAT_FILTER_REGION_MAX; k += 2)
+			bits[moat_filter_word(hash, k)] |= mask;
 	}
 	count = words;
 	if (bpf_map_update_batch(bits_fd, keys, bits, &count, NULL))
@@ -168,17 +167,70 @@ out:
 	return err;
 }
 
+/*
+ * The prefix bitmap (shared.h): the /16s whose sources a prefix may hold,
+ * as IPv6 (the address's first 16 bits) and, written or stored as IPv4,
+ * as IPv4 (its first 16 bits). Set from both readings where they could
+ * apply: a bit too many only costs the trie lookup it stands in front of.
+ */
+static void pfx_bits(const struct moat_cidr *c, __u64 *map)
+{
+	unsigned int plen = c->prefixlen;
+	__u32 top, span;
+
+	top = ntohl(c->addr.a[0]) >> 16;
+	span = plen >= 16 ? 1 : 1U << (16 - plen);
+	for (__u32 i = top & ~(span - 1), e = i + span; i < e; i++)
+		map[i >> 6] |= 1ULL << (i & 63);
+	if (!addr_is_v4mapped(&c->addr) || plen < 96)
+		return;
+	top = ntohl(c->addr.a[3]) >> 16;
+	span = plen - 96 >= 16 ? 1 : 1U << (16 - (plen - 96));
+	for (__u32 i = top & ~(span - 1), e = i + span; i < e; i++)
+		map[i >> 6] |= 1ULL << (i & 63);
+}
+
+/* ORs a prefix bitmap into the filter's first MOAT_FILTER_PFX_WORDS words. */
+static int pfx_merge(int bits_fd, const __u64 *map)
+{
+	__u64 w;
+
+	for (__u32 i = 0; i < MOAT_FILTER_PFX_WORDS; i++) {
+		if (!map[i])
+			continue;
+		if (bpf_map_lookup_elem(bits_fd, &i, &w))
+			return -errno;
+		if ((w & map[i]) == map[i])
+			continue;
+		w |= map[i];
+		if (bpf_map_update_elem(bits_fd, &i, &w, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int pfx_add(int bits_fd, const struct moat_cidr *c)
+{
+	__u64 map[MOAT_FILTER_PFX_WORDS] = {};
+
+	pfx_bits(c, map);
+	return pfx_merge(bits_fd, map);
+}
+
 struct hosts {
 	struct moat_addr *a;
 	size_t n, cap;
+	__u64 *pfx;	/* the prefix bitmap, MOAT_FILTER_PFX_WORDS words */
 };
 
 static int collect_host(const struct moat_cidr *c, const struct moat_entry *e, void *ctx)
 {
 	struct hosts *h = ctx;
 
-	if (!moat_cidr_is_host(c))
+	if (!moat_cidr_is_host(c)) {
+		pfx_bits(c, h->pfx);
 		return 0;
+	}
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? 2 * h->cap : 4096;
 		void *a = realloc(h->a, cap * sizeof(*h->a));
@@ -192,14 +244,21 @@ static int collect_host(const struct moat_cidr *c, const struct moat_entry *e, v
 	return 0;
 }
 
+/* Sets every entry of the table in its filter again: hosts and prefixes. */
 int moat_table_refilter(struct moat_table t)
 {
 	struct hosts h = {};
-	int err = moat_table_foreach(t, collect_host, &h);
+	int err = -ENOMEM;
 
+	h.pfx = calloc(MOAT_FILTER_PFX_WORDS, sizeof(*h.pfx));
+	if (h.pfx)
+		err = moat_table_foreach(t, collect_host, &h);
 	if (!err)
 		err = moat_filter_add_many(t.bloom, h.a, h.n);
+	if (!err)
+		err = pfx_merge(t.bloom, h.pfx);
 	free(h.a);
+	free(h.pfx);
 	return err;
 }
 
@@ -226,8 +285,8 @@ int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 	v.prefixlen = c->prefixlen;
 	if (moat_cidr_is_host(c))
 		err = bpf_map_update_elem(t.exact, &c->addr, &v, BPF_ANY);
-	else
-		err = bpf_map_update_elem(t.prefix, &k, &v, BPF_ANY);
+	else	/* its bitmap first, as hosts their filter (moat_table_put) */
+		err = pfx_add(t.bloom, c) ?: bpf_map_update_elem(t.prefix, &k, &v, BPF_ANY);
 	if (err)
 		return -errno;
 	return existed ? 0 : count_add(t, c, 1);
@@ -257,11 +316,12 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 	struct moat_addr *hosts = malloc((n ? n : 1) * sizeof(*hosts));
 	struct moat_lpm_key *pfx = malloc((n ? n : 1) * sizeof(*pfx));
 	struct moat_entry *hv = malloc((n ? n : 1) * sizeof(*hv)), *pv = malloc((n ? n : 1) * sizeof(*pv));
+	__u64 *pmap = calloc(MOAT_FILTER_PFX_WORDS, sizeof(*pmap));
 	struct moat_table_count cnt = {}, old;
 	__u32 zero = 0, k;
 	int err = 0;
 
-	if (!c || !hosts || !pfx || !hv || !pv) {
+	if (!c || !hosts || !pfx || !hv || !pv || !pmap) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -286,6 +346,7 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 		} else {
 			pfx[cnt.prefix] = (struct moat_lpm_key){ .prefixlen = cidrs[at].prefixlen,
 							       .addr = cidrs[at].addr };
+			pfx_bits(&cidrs[at], pmap);
 			pv[cnt.prefix++] = v;
 		}
 	}
@@ -297,6 +358,8 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 		err = -errno;
 		goto out;
 	}
+	if (cnt.prefix && (err = pfx_merge(t.bloom, pmap)))
+		goto out;
 	/* The trie takes no batch: one update each, O(prefix length). */
 	for (size_t i = 0; i < cnt.prefix; i++) {
 		if (bpf_map_update_elem(t.prefix, &pfx[i], &pv[i], BPF_ANY)) {
@@ -318,6 +381,7 @@ out:
 	free(pfx);
 	free(hv);
 	free(pv);
+	free(pmap);
 	return err;
 }
 
