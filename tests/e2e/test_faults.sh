@@ -358,7 +358,7 @@ main() {
 	ip -n "$LAB-gw" link del m8d0 && ip -n "$LAB-gw" link add m8d0 type veth peer name m8d1
 	# ~0.2 s here when the host is idle; the deadline allows for a loaded one.
 	check "m8d0 deleted and created again: moat is on it again without a reload" \
-		eval 't0=$EPOCHREALTIME; lab_wait 10 eval "all_attached && xdp_on_m8d0" &&
+		eval 't0=$EPOCHREALTIME; lab_wait 20 eval "all_attached && xdp_on_m8d0" &&
 		      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"attached again after %.2f s\\n\", b - a }"'
 	check "the re-attach is counted and logged" \
 		eval 'reattaches_are 1 && moatd_log_has "interface '"'"'m8d0'"'"' came back without moat"'

@@ -120,8 +120,10 @@ void moatd_check_rollback(struct moatd *d)
 		  "(%s still holds the unconfirmed one: fix it before the next reload)",
 		  d->config_path);
 	d->have_rollback = false;
-	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
 	ret = moatd_apply(d, &d->rollback, err, sizeof(err));
+	/* Cleared once the apply is over, not before: while the deadline
+	 * shows, moatctl status says the rollback has not happened yet. */
+	meta_edit(&d->cfg, clear_deadline, NULL, NULL);
 	if (ret > 0)
 		moat_err("rollback: %s", err);
 	if (ret < 0) {
