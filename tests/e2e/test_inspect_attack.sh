@@ -14,6 +14,9 @@
 #     pipelined requests, a chunked body cut inside the payload, the payload
 #     at the very end of a body of exactly inspector.max_body, and at the end
 #     of a 16 KiB read; a body beyond max_body is counted truncated;
+#   - what nginx serves the worker follows: a request after an Upgrade nginx
+#     did not take, after a header value with a control byte, an HTTP/0.9
+#     request line;
 #   - malformed HTTP is counted unparsed, the worker survives;
 #   - a secret in a header, cookie and field of an attack request lands in no
 #     log, metric, event or file.
@@ -168,6 +171,34 @@ check "an XSS beyond max_body" tls $src <"$LAB_DIR/over.req"
 check "... not lost silently: counted truncated" \
 	lab_wait 10 sample_at_least 'moat_inspector_requests_total{result="truncated"}' $((trunc + 1))
 
+# --- 3. what nginx serves, the worker follows --------------------------------------
+# Each was an evasion: the worker gave the connection up (or never finished
+# the request) while nginx answered the attack.
+src=198.18.1.20
+upgrade() {
+	printf 'GET / HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'
+	req "$ATTACK" close
+}
+check "an Upgrade nginx does not take, then the attack on the same connection" \
+	bash -c "[ \"\$(cat)\" = 2 ]" < <(upgrade | tls $src)
+check "... detected and banned" lab_wait 10 detected_banned $src
+
+src=198.18.1.21
+ctl_header() {
+	printf 'GET / HTTP/1.1\r\nHost: gw\r\nX-Note: a\001b\r\n\r\n'
+	req "$ATTACK" close
+}
+check "a control byte in a header value (nginx takes it), then the attack" \
+	bash -c "[ \"\$(cat)\" = 2 ]" < <(ctl_header | tls $src)
+check "... detected and banned" lab_wait 10 detected_banned $src
+
+src=198.18.1.22
+# HTTP/0.9: nginx answers the bare request line (no status line to count).
+printf 'GET %s\r\n' "$ATTACK" | tls $src >"$OUT" 2>&1
+nine_served() { grep -q "^$src .*\"GET /search?q=%3Cscript%3E[^ ]*\" 200 " "$LAB_DIR/nginx/access.log"; }
+check "an HTTP/0.9 request line carrying the attack, served by nginx" lab_wait 5 nine_served
+check "... detected and banned" lab_wait 10 detected_banned $src
+
 # --- 4. malformed input --------------------------------------------------------------
 src=198.18.1.17
 unp=$(requests unparsed)
@@ -200,7 +231,7 @@ scrape >"$LAB_DIR/scrape.txt"
 ! grep -rl -- "$SECRET" "$LAB_DIR" "$LAB_PIN" 2>/dev/null | grep -v '/nginx/access.log$'
 tap $? "the secret is in no log, metric, event or file of moat's"
 check "the detected clients are exactly the attackers" bash -c \
-	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 ' ]"
+	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 ' ]"
 
 tap_lab_down
 echo "1..$T"

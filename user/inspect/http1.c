@@ -19,6 +19,8 @@ struct h1_conn {
 	void *ctx;
 	bool dead;
 	bool in_value;		/* the last header callback was a value */
+	bool in_message;	/* a request has begun and is not complete */
+	bool headers_done;
 	struct buf url, headers, body;
 	size_t n_headers;
 	bool truncated;
@@ -59,6 +61,8 @@ static int on_message_begin(http_parser *p)
 	c->n_headers = 0;
 	c->in_value = false;
 	c->truncated = false;
+	c->in_message = true;
+	c->headers_done = false;
 	return 0;
 }
 
@@ -103,6 +107,7 @@ static int on_headers_complete(http_parser *p)
 	if (c->n_headers && buf_add(&c->headers, "", 1, H1_MAX_HEADERS))
 		return -1;
 	c->in_value = false;
+	c->headers_done = true;
 	return 0;
 }
 
@@ -119,9 +124,9 @@ static int on_body(http_parser *p, const char *at, size_t n)
 	return n ? buf_add(&c->body, at, n, c->max_body + 1) : 0;
 }
 
-static int on_message_complete(http_parser *p)
+static void deliver(struct h1_conn *c, bool incomplete)
 {
-	struct h1_conn *c = conn_of(p);
+	http_parser *p = &c->parser;
 	struct h1_request r = {
 		.url = c->url.p ? c->url.p : "",
 		.headers = c->headers.p,
@@ -129,10 +134,17 @@ static int on_message_complete(http_parser *p)
 		.body = c->body.p,
 		.body_len = c->body.len,
 		.truncated = c->truncated,
+		.incomplete = incomplete,
 	};
 
+	c->in_message = false;
 	strncpy(r.method, http_method_str(p->method), sizeof(r.method) - 1);
 	c->cb(c->ctx, &r);
+}
+
+static int on_message_complete(http_parser *p)
+{
+	deliver(conn_of(p), false);
 	return 0;
 }
 
@@ -146,14 +158,26 @@ static const http_parser_settings settings = {
 	.on_message_complete = on_message_complete,
 };
 
+/*
+ * Lenient headers: nginx takes any byte but NUL, CR and LF in a header
+ * value, so the parser must too, or one such header would make the rest
+ * of a keep-alive connection go uninspected. Framing stays strict (two
+ * Content-Lengths, one with chunked: errors; nginx refuses them too).
+ */
+static void parser_init(struct h1_conn *c)
+{
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	c->parser.lenient_http_headers = 1;
+}
+
 struct h1_conn *h1_new(size_t max_body, h1_request_cb cb, void *ctx)
 {
 	struct h1_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	http_parser_init(&c->parser, HTTP_REQUEST);
-	c->parser.data = c;
+	parser_init(c);
 	c->max_body = max_body;
 	c->cb = cb;
 	c->ctx = ctx;
@@ -166,13 +190,44 @@ int h1_feed(struct h1_conn *c, const char *data, size_t len)
 
 	if (c->dead)
 		return -EPROTO;
-	done = http_parser_execute(&c->parser, &settings, data, len);
-	/* An Upgrade (h2c, websocket) or CONNECT: what follows is not HTTP/1. */
-	if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || c->parser.upgrade || done != len) {
-		c->dead = true;
-		return -EPROTO;
+	for (;;) {
+		done = http_parser_execute(&c->parser, &settings, data, len);
+		if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK)
+			break;
+		if (!c->parser.upgrade) {
+			if (done != len)
+				break;
+			return 0;
+		}
+		/*
+		 * An Upgrade or CONNECT request, complete. Whether the server
+		 * switched protocols is in its answer, which is not seen here:
+		 * nginx ignores an Upgrade it does not proxy and reads the next
+		 * request, so parsing goes on. After a switch, the bytes are a
+		 * websocket frame or TLS, never a request line: the parse fails
+		 * and the stream is given up.
+		 */
+		parser_init(c);
+		data += done;
+		len -= done;
+		if (!len)
+			return 0;
 	}
-	return 0;
+	c->dead = true;
+	return -EPROTO;
+}
+
+void h1_end(struct h1_conn *c)
+{
+	if (c->dead || !c->in_message)
+		return;
+	/* The header block as on_headers_complete leaves it: pairs of strings. */
+	if (!c->headers_done && c->n_headers) {
+		if ((!c->in_value && buf_add(&c->headers, "", 1, H1_MAX_HEADERS + 2)) ||
+		    buf_add(&c->headers, "", 1, H1_MAX_HEADERS + 2))
+			return;
+	}
+	deliver(c, true);
 }
 
 void h1_free(struct h1_conn *c)

@@ -68,6 +68,9 @@ static void on_request(void *ctx, const struct h1_request *r)
 	verdict_init(&v, c);
 	v.read_ns = c->last_ts;	/* the record that completed this request */
 	crs_eval(crs, r, c->client_str, ntohs(c->port), &v);
+	/* Cut short by the end of the connection, and nothing found in what came. */
+	if (r->incomplete && v.result != MOAT_INSP_DETECTED)
+		v.result = MOAT_INSP_UNPARSED;
 	send_verdict(&v);
 }
 
@@ -92,12 +95,15 @@ static struct conn **slot(__u64 id)
 	return p;
 }
 
+/* The connection is over: a request it left unfinished is evaluated as it is. */
 static void conn_drop(__u64 id)
 {
 	struct conn **p = slot(id), *c = *p;
 
 	if (!c)
 		return;
+	if (!c->given_up)
+		h1_end(c->h1);
 	*p = c->next;
 	h1_free(c->h1);
 	free(c);
