@@ -16,7 +16,7 @@
 #     of a 16 KiB read; a body beyond max_body is counted truncated;
 #   - what nginx serves the worker follows: a request after an Upgrade nginx
 #     did not take, after a header value with a control byte, an HTTP/0.9
-#     request line;
+#     request line, a method http-parser does not know;
 #   - malformed HTTP is counted unparsed, the worker survives;
 #   - a secret in a header, cookie and field of an attack request lands in no
 #     log, metric, event or file.
@@ -199,6 +199,13 @@ nine_served() { grep -q "^$src .*\"GET /search?q=%3Cscript%3E[^ ]*\" 200 " "$LAB
 check "an HTTP/0.9 request line carrying the attack, served by nginx" lab_wait 5 nine_served
 check "... detected and banned" lab_wait 10 detected_banned $src
 
+src=198.18.1.23
+unknown_method() { printf 'FOO %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n' "$ATTACK"; }
+check "a method http-parser does not know (nginx takes any [A-Z_-] token)" \
+	bash -c "[ \"\$(cat)\" = 1 ]" < <(unknown_method | tls $src)
+check "... detected and banned, with the method as sent" lab_wait 10 bash -c \
+	"grep '^{' '$LAB_DIR/moatd.log' | jq -e -s 'map(select(.client == \"$src\" and .method == \"FOO\" and .action == \"banned\")) | length == 1'"
+
 # --- 4. malformed input --------------------------------------------------------------
 src=198.18.1.17
 unp=$(requests unparsed)
@@ -231,7 +238,7 @@ scrape >"$LAB_DIR/scrape.txt"
 ! grep -rl -- "$SECRET" "$LAB_DIR" "$LAB_PIN" 2>/dev/null | grep -v '/nginx/access.log$'
 tap $? "the secret is in no log, metric, event or file of moat's"
 check "the detected clients are exactly the attackers" bash -c \
-	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 ' ]"
+	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 198.18.1.23 ' ]"
 
 tap_lab_down
 echo "1..$T"

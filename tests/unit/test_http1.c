@@ -145,6 +145,9 @@ static void test_bad_framing(void **state)
 		"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"GARBAGE\r\n\r\n",
+		"get / HTTP/1.1\r\n\r\n",
+		"FOO\r\n\r\n",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n\r\n",
 		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",	/* h2 preface: not followed here */
 		"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nmore bytes",
 		/* An upgrade the server made: a websocket frame is no request. */
@@ -219,6 +222,33 @@ static void test_header_bytes(void **state)
 	assert_string_equal(s.req[1], "GET /s?q=<script>|Host=gw|body=");
 }
 
+/* nginx takes any [A-Z_-] token as a method: so does the parser, in whatever pieces. */
+static void test_unknown_method(void **state)
+{
+	static const char req[] =
+		"\r\nFOO /s?q=<script> HTTP/1.1\r\nHost: gw\r\n\r\n"
+		"GET /a HTTP/1.1\r\n\r\n"
+		"X_Y-Z /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+		"PATCH /c HTTP/1.1\r\n\r\n";
+	static const char *const want_m[] = {
+		"FOO /s?q=<script>|Host=gw|body=", "GET /a|body=",
+		"X_Y-Z /b|Content-Length=3|body=abc", "PATCH /c|body=",
+	};
+	size_t len = strlen(req), *cuts = calloc(len, sizeof(*cuts));
+	struct seen s;
+
+	assert_non_null(cuts);
+	for (size_t i = 0; i < len - 1; i++)
+		cuts[i] = i + 1;
+	for (size_t pass = 0; pass < 2; pass++) {
+		assert_int_equal(feed_cut(req, 64, cuts, pass ? len - 1 : 0, &s), 0);
+		assert_int_equal(s.n, 4);
+		for (size_t i = 0; i < 4; i++)
+			assert_string_equal(s.req[i], want_m[i]);
+	}
+	free(cuts);
+}
+
 /* The connection ends inside a request: what came of it, once, marked incomplete. */
 static void test_end_inside_request(void **state)
 {
@@ -253,7 +283,7 @@ static void test_end_inside_request(void **state)
 static void test_end_between_requests(void **state)
 {
 	static const char *const texts[] = {
-		"", "GET / HTTP/1.1\r\n\r\n", "\r\n", "GARBAGE / HTTP/1.1\r\n",
+		"", "GET / HTTP/1.1\r\n\r\n", "\r\n", "garbage / HTTP/1.1\r\n",
 	};
 	struct seen s;
 
@@ -279,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_url_limit),
 		cmocka_unit_test(test_upgrade_not_taken),
 		cmocka_unit_test(test_header_bytes),
+		cmocka_unit_test(test_unknown_method),
 		cmocka_unit_test(test_end_inside_request),
 		cmocka_unit_test(test_end_between_requests),
 	};

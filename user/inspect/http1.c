@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* HTTP/1.1 reassembly per connection on http-parser (see http1.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <http_parser.h>
 #include "http1.h"
+
+/* Longest method token held back between requests; longer goes to the parser as is. */
+#define METHOD_MAX	32
 
 /* A growing byte buffer with a hard limit. */
 struct buf {
@@ -24,6 +28,11 @@ struct h1_conn {
 	struct buf url, headers, body;
 	size_t n_headers;
 	bool truncated;
+	/* Between requests, the method token until its end: nginx takes any
+	 * [A-Z_-] token as a method, http-parser only those it knows. */
+	char token[METHOD_MAX + 1];
+	size_t token_len;
+	char method[METHOD_MAX + 1];	/* an unknown method, parsed as GET; "" = none */
 };
 
 static int buf_add(struct buf *b, const char *s, size_t n, size_t limit)
@@ -138,13 +147,17 @@ static void deliver(struct h1_conn *c, bool incomplete)
 	};
 
 	c->in_message = false;
-	strncpy(r.method, http_method_str(p->method), sizeof(r.method) - 1);
+	snprintf(r.method, sizeof(r.method), "%s",
+		 c->method[0] ? c->method : http_method_str(p->method));
+	c->method[0] = '\0';
 	c->cb(c->ctx, &r);
 }
 
+/* Pauses the parser after each request: h1_feed looks at the next method itself. */
 static int on_message_complete(http_parser *p)
 {
 	deliver(conn_of(p), false);
+	http_parser_pause(p, 1);
 	return 0;
 }
 
@@ -184,37 +197,105 @@ struct h1_conn *h1_new(size_t max_body, h1_request_cb cb, void *ctx)
 	return c;
 }
 
+/* Runs the parser over data; false when the stream can't be followed. */
+static bool run(struct h1_conn *c, const char *data, size_t len, size_t *used)
+{
+	*used = http_parser_execute(&c->parser, &settings, data, len);
+	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) {
+		/* A request ended (on_message_complete). */
+		http_parser_pause(&c->parser, 0);
+		/*
+		 * An Upgrade or CONNECT: whether the server switched protocols
+		 * is in its answer, which is not seen here. nginx ignores an
+		 * Upgrade it does not proxy and reads the next request, so
+		 * parsing goes on; after a switch the bytes are a websocket
+		 * frame or TLS, never a request line, and the stream is given up.
+		 */
+		if (c->parser.upgrade)
+			parser_init(c);
+		return true;
+	}
+	return HTTP_PARSER_ERRNO(&c->parser) == HPE_OK && !c->parser.upgrade && *used == len;
+}
+
+static bool known_method(const char *m)
+{
+	static const char *const known[] = {
+#define XX(num, name, string) #string,
+		HTTP_METHOD_MAP(XX)
+#undef XX
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(m, known[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Between requests: drops the empty lines nginx skips too, holds back the
+ * method token; returns the bytes taken. Then token_done gives the token to
+ * the parser: one it does not know, ended by a space, as GET (its name kept
+ * for the verdict), anything else as it came.
+ */
+static size_t token_take(struct h1_conn *c, const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char ch = data[i];
+
+		if (!c->token_len && (ch == '\r' || ch == '\n'))
+			continue;
+		if (c->token_len == METHOD_MAX || !((ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-'))
+			break;
+		c->token[c->token_len++] = ch;
+	}
+	return i;
+}
+
+static bool token_done(struct h1_conn *c, char next)
+{
+	const char *feed = c->token;
+	size_t n = c->token_len, used;
+
+	if (!n)
+		return true;
+	c->token[n] = '\0';
+	c->token_len = 0;
+	if (next == ' ' && !known_method(c->token)) {
+		feed = "GET";
+		n = 3;
+	}
+	if (!run(c, feed, n, &used))
+		return false;
+	if (feed != c->token)
+		memcpy(c->method, c->token, sizeof(c->method));	/* after on_message_begin */
+	return true;
+}
+
 int h1_feed(struct h1_conn *c, const char *data, size_t len)
 {
-	size_t done;
+	size_t used;
 
-	if (c->dead)
-		return -EPROTO;
-	for (;;) {
-		done = http_parser_execute(&c->parser, &settings, data, len);
-		if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK)
-			break;
-		if (!c->parser.upgrade) {
-			if (done != len)
+	while (len && !c->dead) {
+		if (!c->in_message) {
+			used = token_take(c, data, len);
+			data += used;
+			len -= used;
+			if (!len)
 				break;
-			return 0;
+			if (!token_done(c, *data)) {
+				c->dead = true;
+				break;
+			}
 		}
-		/*
-		 * An Upgrade or CONNECT request, complete. Whether the server
-		 * switched protocols is in its answer, which is not seen here:
-		 * nginx ignores an Upgrade it does not proxy and reads the next
-		 * request, so parsing goes on. After a switch, the bytes are a
-		 * websocket frame or TLS, never a request line: the parse fails
-		 * and the stream is given up.
-		 */
-		parser_init(c);
-		data += done;
-		len -= done;
-		if (!len)
-			return 0;
+		if (!run(c, data, len, &used))
+			c->dead = true;
+		data += used;
+		len -= used;
 	}
-	c->dead = true;
-	return -EPROTO;
+	return c->dead ? -EPROTO : 0;
 }
 
 void h1_end(struct h1_conn *c)
