@@ -15,6 +15,12 @@ do.
         is also cut in two around the victim's request on another connection.
         Prints what it did; responses counted per connection.
 
+    tlsclient.py flood SRC DST N SIZE [M]
+        N keep-alive POSTs with a body of SIZE bytes each on one
+        connection, then M on a second one (default 0); prints "flooded",
+        waits for a line on stdin, then sends the attack on each connection
+        and prints the number of responses to it.
+
 SRC/VICTIM/ATTACKER are local addresses (v4 or v6); the certificate is not
 checked (a self-signed lab one).
 """
@@ -102,6 +108,32 @@ def fdreuse(attacker, victim, dst4, dst6):
     return 0 if n == 6 else 1
 
 
+def flood(src, dst, n, size, m=0):
+    conns = [(connect(src, dst), n)]
+    if m:
+        conns.append((connect(src, dst), m))
+    for t, k in conns:
+        req = (f"POST /flood HTTP/1.1\r\nHost: gw\r\nContent-Length: {size}\r\n\r\n"
+               f"{'p' * size}").encode()
+        got = 0
+        for i in range(0, k, 50):  # in batches: nginx's answers drain meanwhile
+            b = min(50, k - i)
+            send(t, req * b)
+            got += responses(t, b, timeout=30)
+        if got != k:
+            print(f"flood: {got} of {k} answered", flush=True)
+            return 1
+    print("flooded", flush=True)
+    sys.stdin.readline()
+    got = 0
+    for t, _ in conns:
+        send(t, get(ATTACK, close=True))
+        got += responses(t, 1)
+        t.close()
+    print(got, flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "send":
         record = 0
@@ -114,6 +146,8 @@ def main(argv):
         t.close()
         print(n)
         return 0 if n > 0 else 1
+    if len(argv) in (5, 6) and argv[0] == "flood":
+        return flood(argv[1], argv[2], *map(int, argv[3:]))
     if len(argv) == 5 and argv[0] == "fdreuse":
         return fdreuse(*argv[1:])
     print(__doc__, file=sys.stderr)
