@@ -18,6 +18,10 @@
 #     did not take, after a header value with a control byte, an HTTP/0.9
 #     request line, a method http-parser does not know;
 #   - malformed HTTP is counted unparsed, the worker survives;
+#   - overload: the worker or moatd stopped, what is shed or lost is counted
+#     and the connection given up; XDP keeps dropping the banned;
+#   - 'nginx -s reload' and an attack at once: detected, or counted lost;
+#   - the inspector's ban outlives a moatd restart;
 #   - a secret in a header, cookie and field of an attack request lands in no
 #     log, metric, event or file.
 # TAP on stdout.
@@ -289,7 +293,14 @@ lost1=$(lost)
 tap $? "10 times nginx -s reload then an attack at once: each detected, or counted lost (missed:${missed:- none}; lost $lost0 -> $lost1)"
 RELOAD_MISSED=$missed
 
-# --- 7. privacy ---------------------------------------------------------------------------
+# --- 7. the ban outlives moatd -------------------------------------------------------
+lab_stop "$LAB_MOATD_PID"
+check "moatd stopped and started again" lab_moatd "$CONF"
+check "... the inspector's ban of the first attacker is still in force" banned "$A_FD"
+! req / close | tls "$A_FD" >/dev/null 2>&1
+tap $? "... its connections still fail"
+
+# --- 8. privacy ---------------------------------------------------------------------------
 src=198.18.1.18
 secret_attack() {
 	printf 'POST /login?token=%s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n' "$SECRET"
