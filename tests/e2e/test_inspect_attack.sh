@@ -96,7 +96,8 @@ add_sources() {
 	for i in $(seq 10 50) 100 101; do
 		ip -n "$LAB-cli" addr add "198.18.1.$i/24" dev eth0 || return 1
 	done
-	ip -n "$LAB-cli" addr add 2001:db8:1::100/64 dev eth0 nodad
+	ip -n "$LAB-cli" addr add 2001:db8:1::100/64 dev eth0 nodad &&
+	ip -n "$LAB-cli" addr add 2001:db8:1::101/64 dev eth0 nodad
 }
 check "lab: extra client addresses" add_sources || bail "addresses"
 A_FD=198.18.1.10 V4=198.18.1.100 V6=2001:db8:1::100
@@ -132,6 +133,12 @@ src=198.18.1.11
 onebyte() { req "$ATTACK" close | tls $src 1; }
 check "one byte per TLS record" onebyte
 check "... detected and banned" lab_wait 10 detected_banned $src
+
+src=2001:db8:1::101
+check "from IPv6, one byte per TLS record" onebyte
+check "... detected and banned (its /128)" lab_wait 10 detected_banned $src
+! req / close | tls $src >/dev/null 2>&1
+tap $? "... its next connection fails"
 
 src=198.18.1.12
 pipelined() { { req /one; req /two; req "$ATTACK" close; } | tls $src; }
@@ -281,12 +288,12 @@ reload_attack() { # SRC
 	lab_in gw "$LAB_NGINX_BIN" -p "$LAB_DIR/nginx" -c "$LAB_DIR/nginx/nginx.conf" -s reload &&
 	req "$ATTACK" close | tls "$1"
 }
-missed= lost0=$(lost)
+missed='' lost0=$(lost)
 for k in $(seq 40 49); do
-	reload_attack 198.18.1.$k >"$OUT" 2>&1 || missed+=" 198.18.1.$k(no answer)"
+	reload_attack "198.18.1.$k" >"$OUT" 2>&1 || missed+=" 198.18.1.$k(no answer)"
 done
 for k in $(seq 40 49); do
-	lab_wait 10 detected_banned 198.18.1.$k || missed+=" 198.18.1.$k"
+	lab_wait 10 detected_banned "198.18.1.$k" || missed+=" 198.18.1.$k"
 done
 lost1=$(lost)
 [ -z "$missed" ] || [ "${lost1%.*}" -gt "${lost0%.*}" ]
@@ -322,7 +329,7 @@ scrape >"$LAB_DIR/scrape.txt"
 ! grep -rl -- "$SECRET" "$LAB_DIR" "$LAB_PIN" 2>/dev/null | grep -v '/nginx/access.log$'
 tap $? "the secret is in no log, metric, event or file of moat's"
 check "the detected clients are exactly the attackers (reload ones aside)" bash -c \
-	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | grep -v '^198[.]18[.]1[.]4[0-9]$' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 198.18.1.23 ' ]"
+	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | grep -v '^198[.]18[.]1[.]4[0-9]$' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 198.18.1.23 2001:db8:1::101 ' ]"
 
 tap_lab_down
 echo "1..$T"
