@@ -9,7 +9,8 @@
 # apart:
 #   - an attacker's connection takes a victim's closed fd, and its attack is
 #     cut around the victim's request on the same nginx worker: only the
-#     attacker is detected and banned;
+#     attacker is detected and banned; 12 clients at once on that worker,
+#     only the 4 attackers among them detected;
 #   - evasions: one byte per TLS record, the attack in the third of three
 #     pipelined requests, a chunked body cut inside the payload, the payload
 #     at the very end of a body of exactly inspector.max_body, and at the end
@@ -81,6 +82,8 @@ banned() { lab_moatctl --json ban list | jq -e --arg a "$1" \
 not_banned() { ! lab_moatctl ban list | grep -qF -- "$1"; }
 
 worker_pid() { pgrep -P "$LAB_MOATD_PID" -x moat-inspect; }
+# req PATH [CONNECTION]: one GET's bytes.
+req() { printf 'GET %s HTTP/1.1\r\nHost: gw\r\nConnection: %s\r\n\r\n' "$1" "${2:-keep-alive}"; }
 
 # --- lab -----------------------------------------------------------------------
 
@@ -126,8 +129,32 @@ check "... the victims are never detected" bash -c \
 check "... nor banned" not_banned "$V4"
 check "... the attacker is" banned "$A_FD"
 
+# Many clients at once on the one nginx worker: 8 benign and 4 attackers,
+# 30 pipelined requests each, one TLS record per 300 bytes.
+crowd() {
+	local k pids=() rc=0
+	for k in $(seq 26 37); do
+		{
+			for i in $(seq 29); do req "/crowd/$k/$i?x=$i"; done
+			if [ "$k" -ge 34 ]; then req "$ATTACK" close; else req /crowd/last close; fi
+		} | tls "198.18.1.$k" 300 >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for k in "${pids[@]}"; do wait "$k" || rc=1; done
+	return $rc
+}
+check "12 clients at once, 30 pipelined requests each, the last one an attack for 4 of them" crowd
+check "... the 4 attackers detected and banned" lab_wait 10 bash -c \
+	"$(declare -f detected_banned); for k in 34 35 36 37; do detected_banned 198.18.1.\$k || exit 1; done"
+crowd_clean() {
+	local k
+	for k in $(seq 26 33); do
+		[ "$(detections_of "198.18.1.$k")" = 0 ] && not_banned "198.18.1.$k" || return 1
+	done
+}
+check "... none of the 8 benign ones detected or banned" crowd_clean
+
 # --- 2. evasions ------------------------------------------------------------------
-req() { printf 'GET %s HTTP/1.1\r\nHost: gw\r\nConnection: %s\r\n\r\n' "$1" "${2:-keep-alive}"; }
 
 src=198.18.1.11
 onebyte() { req "$ATTACK" close | tls $src 1; }
@@ -329,7 +356,7 @@ scrape >"$LAB_DIR/scrape.txt"
 ! grep -rl -- "$SECRET" "$LAB_DIR" "$LAB_PIN" 2>/dev/null | grep -v '/nginx/access.log$'
 tap $? "the secret is in no log, metric, event or file of moat's"
 check "the detected clients are exactly the attackers (reload ones aside)" bash -c \
-	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | grep -v '^198[.]18[.]1[.]4[0-9]$' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 198.18.1.23 2001:db8:1::101 ' ]"
+	"[ \"\$(grep '^{' '$LAB_DIR/moatd.log' | jq -r 'select(.event == \"detection\") | .client' | grep -v '^198[.]18[.]1[.]4[0-9]$' | sort -u | tr '\n' ' ')\" = '198.18.1.10 198.18.1.11 198.18.1.12 198.18.1.13 198.18.1.14 198.18.1.15 198.18.1.18 198.18.1.19 198.18.1.20 198.18.1.21 198.18.1.22 198.18.1.23 198.18.1.34 198.18.1.35 198.18.1.36 198.18.1.37 2001:db8:1::101 ' ]"
 
 tap_lab_down
 echo "1..$T"
