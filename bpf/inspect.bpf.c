@@ -16,7 +16,9 @@
  * and, attached once for the whole host:
  *   sys_read    tp_btf/sys_enter: a read/recvfrom made inside a probed read
  *               on an SSL* no SSL_set_fd was seen for (a connection accepted
- *               before moatd started) names the socket, hence the client
+ *               before moatd started) names the socket, hence the client;
+ *               a socket read by a process to inspect not probed yet is
+ *               counted as lost
  *   proc_*      tp_btf on exec, fork and exit: which processes carry the
  *               probes (moatd attaches to each one it is told of)
  * Nothing here decides anything: the worker parses, moatd bans.
@@ -67,6 +69,17 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn_val);
 } insp_conns SEC(".maps");
+
+/*
+ * Processes to inspect: by exec of a configured executable, or fork of one.
+ * MOAT_INSP_TRACKED until moatd has attached the probes (MOAT_INSP_PROBED).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_INSP_MAX_TRACKED);
+	__type(key, __u32);
+	__type(value, __u8);
+} insp_tgids SEC(".maps");
 
 /* A read in flight, by thread: what the return probe needs. */
 struct read_args {
@@ -317,8 +330,20 @@ int BPF_PROG(sys_read, struct pt_regs *regs, long id)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	a = bpf_map_lookup_elem(&reads, &pid_tgid);
-	if (!a)
+	if (!a) {
+		/*
+		 * A process to inspect whose probes are not in yet (a worker
+		 * forked a moment ago): what it reads from a client goes by
+		 * unseen. Counted, not skipped silently.
+		 */
+		__u32 tgid = pid_tgid >> 32;
+		__u8 *t = bpf_map_lookup_elem(&insp_tgids, &tgid);
+		struct conn_val v = {};
+
+		if (t && *t == MOAT_INSP_TRACKED && peer_of_fd((int)BPF_CORE_READ(regs, di), &v))
+			count(MOAT_INSP_LOST_UNATTACHED, 1);
 		return 0;
+	}
 	k.ssl = a->ssl;
 	k.tgid = pid_tgid >> 32;
 	k.pad = 0;
@@ -344,13 +369,6 @@ struct {
 	__type(value, __u8);
 } insp_exes SEC(".maps");
 
-/* Processes to inspect: by exec of a configured executable, or fork of one. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MOAT_INSP_MAX_TRACKED);
-	__type(key, __u32);
-	__type(value, __u8);
-} insp_tgids SEC(".maps");
 
 static __always_inline void proc_event(__u32 tgid, __u32 type)
 {
@@ -374,7 +392,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		.dev = BPF_CORE_READ(ino, i_sb, s_dev),
 	};
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	__u8 one = 1;
+	__u8 one = MOAT_INSP_TRACKED;
 
 	if (bpf_map_lookup_elem(&insp_exes, &k)) {
 		bpf_map_update_elem(&insp_tgids, &tgid, &one, BPF_ANY);
@@ -389,7 +407,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	__u8 one = 1;
+	__u8 one = MOAT_INSP_TRACKED;
 
 	/* A new thread is no new process; a process not forked from a tracked one is not ours. */
 	if (ptgid == ctgid || !bpf_map_lookup_elem(&insp_tgids, &ptgid))

@@ -47,6 +47,7 @@ enum moat_insp_counter {
 	MOAT_INSP_LOST_UNATTRIBUTED,	/* a read on an SSL* no SSL_set_fd was seen for */
 	MOAT_INSP_LOST_TOO_BIG,		/* bytes beyond MOAT_INSP_MAX_CHUNKS records */
 	MOAT_INSP_LOST_PROC,		/* process events (exec/fork/exit) the ring could not take */
+	MOAT_INSP_LOST_UNATTACHED,	/* socket reads of a process to inspect before its probes were in */
 	MOAT_INSP_N_COUNTERS,
 };
 
@@ -75,6 +76,9 @@ struct moat_insp_proc_ev {
 };
 _Static_assert(sizeof(struct moat_insp_proc_ev) == 8, "moat_insp_proc_ev size");
 #define MOAT_INSP_MAX_TRACKED	4096
+/* Values in the tracked-process map: found (exec, fork, /proc), then probed (moatd attached). */
+#define MOAT_INSP_TRACKED	1
+#define MOAT_INSP_PROBED	2
 #define MOAT_INSP_PROC_RING_BYTES	(64U << 10)
 
 /* Request results: X(enum, metric label). */

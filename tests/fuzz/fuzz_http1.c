@@ -4,7 +4,8 @@
  * (user/inspect/http1.c): any bytes, fed whole and fed in pieces cut where
  * the first input byte says, give the same requests and the same outcome;
  * every request is well formed (strings terminated, header pairs inside
- * their buffer, body within the limit).
+ * their buffer, body within the limit), also one the end of the stream
+ * cuts short (h1_end).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -49,6 +50,7 @@ static void on_request(void *ctx, const struct h1_request *r)
 	if (r->body_len)
 		mix(d, r->body, r->body_len);
 	mix(d, &r->truncated, sizeof(r->truncated));
+	mix(d, &r->incomplete, sizeof(r->incomplete));
 	d->n++;
 }
 
@@ -63,6 +65,7 @@ static int run(const uint8_t *data, size_t size, size_t step, struct digest *d)
 	d->n = 0;
 	for (size_t at = 0; at < size && !err; at += step)
 		err = h1_feed(c, (const char *)data + at, size - at < step ? size - at : step);
+	h1_end(c);	/* the connection closes: a request left open comes out */
 	h1_free(c);
 	return err;
 }

@@ -35,8 +35,9 @@ static void collect(void *ctx, const struct h1_request *r)
 		out += snprintf(out, end - out, "%s=%s|", h, v);
 		h = v + strlen(v) + 1;
 	}
-	out += snprintf(out, end - out, "body=%.*s%s", (int)r->body_len,
-			r->body_len ? r->body : "", r->truncated ? "|truncated" : "");
+	out += snprintf(out, end - out, "body=%.*s%s%s", (int)r->body_len,
+			r->body_len ? r->body : "", r->truncated ? "|truncated" : "",
+			r->incomplete ? "|incomplete" : "");
 	s->n++;
 }
 
@@ -144,8 +145,14 @@ static void test_bad_framing(void **state)
 		"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"GARBAGE\r\n\r\n",
+		"get / HTTP/1.1\r\n\r\n",
+		"FOO\r\n\r\n",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n\r\n",
 		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",	/* h2 preface: not followed here */
 		"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nmore bytes",
+		/* An upgrade the server made: a websocket frame is no request. */
+		"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+		"\x81\x85\x01\x02\x03\x04" "abcde",
 	};
 	struct seen s;
 
@@ -175,6 +182,122 @@ static void test_url_limit(void **state)
 	free(req);
 }
 
+/*
+ * nginx answers an Upgrade it does not proxy as a plain request and reads
+ * the next one on the connection: so does the parser, in whatever pieces.
+ */
+static void test_upgrade_not_taken(void **state)
+{
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+		"GET /s?q=<script> HTTP/1.1\r\nHost: gw\r\n\r\n"
+		"CONNECT gw:443 HTTP/1.1\r\nHost: gw\r\n\r\n"
+		"GET /t HTTP/1.1\r\nHost: gw\r\n\r\n";
+	size_t len = strlen(req), *cuts = calloc(len, sizeof(*cuts));
+	struct seen s;
+
+	assert_non_null(cuts);
+	assert_int_equal(feed_cut(req, 64, NULL, 0, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.req[1], "GET /s?q=<script>|Host=gw|body=");
+	assert_string_equal(s.req[3], "GET /t|Host=gw|body=");
+	for (size_t i = 0; i < len - 1; i++)
+		cuts[i] = i + 1;
+	assert_int_equal(feed_cut(req, 64, cuts, len - 1, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.req[1], "GET /s?q=<script>|Host=gw|body=");
+	free(cuts);
+}
+
+/* Header values with bytes nginx takes (controls, high bytes) do not end the parsing. */
+static void test_header_bytes(void **state)
+{
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: gw\r\nX: a\x01\x7f\xff" "b\r\n\r\n"
+		"GET /s?q=<script> HTTP/1.1\r\nHost: gw\r\n\r\n";
+	struct seen s;
+
+	assert_int_equal(feed_cut(req, 64, NULL, 0, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.req[1], "GET /s?q=<script>|Host=gw|body=");
+}
+
+/* nginx takes any [A-Z_-] token as a method: so does the parser, in whatever pieces. */
+static void test_unknown_method(void **state)
+{
+	static const char req[] =
+		"\r\nFOO /s?q=<script> HTTP/1.1\r\nHost: gw\r\n\r\n"
+		"GET /a HTTP/1.1\r\n\r\n"
+		"X_Y-Z /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+		"PATCH /c HTTP/1.1\r\n\r\n";
+	static const char *const want_m[] = {
+		"FOO /s?q=<script>|Host=gw|body=", "GET /a|body=",
+		"X_Y-Z /b|Content-Length=3|body=abc", "PATCH /c|body=",
+	};
+	size_t len = strlen(req), *cuts = calloc(len, sizeof(*cuts));
+	struct seen s;
+
+	assert_non_null(cuts);
+	for (size_t i = 0; i < len - 1; i++)
+		cuts[i] = i + 1;
+	for (size_t pass = 0; pass < 2; pass++) {
+		assert_int_equal(feed_cut(req, 64, cuts, pass ? len - 1 : 0, &s), 0);
+		assert_int_equal(s.n, 4);
+		for (size_t i = 0; i < 4; i++)
+			assert_string_equal(s.req[i], want_m[i]);
+	}
+	free(cuts);
+}
+
+/* The connection ends inside a request: what came of it, once, marked incomplete. */
+static void test_end_inside_request(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		/* HTTP/0.9: nginx answers the line alone; the parser waits for headers. */
+		{ "GET /s?q=<script>\r\n", "GET /s?q=<script>|body=|incomplete" },
+		{ "POST /f HTTP/1.1\r\nContent-Length: 10\r\n\r\n01234",
+		  "POST /f|Content-Length=10|body=01234|incomplete" },
+		{ "GET / HTTP/1.1\r\nHost: gw\r\nX-Na", "GET /|Host=gw|X-Na=|body=|incomplete" },
+		{ "GET / HTTP/1.1\r\nHost: gw\r\nX: va", "GET /|Host=gw|X=va|body=|incomplete" },
+		{ "GET / HTTP/1.1\r\n\r\nGET /b?x=1 HT", "GET /b?x=1|body=|incomplete" },
+	};
+	struct seen s;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct h1_conn *c = h1_new(64, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(h1_feed(c, cases[i].text, strlen(cases[i].text)), 0);
+		h1_end(c);
+		assert_int_equal(s.n, i == 4 ? 2 : 1);
+		assert_string_equal(s.req[s.n - 1], cases[i].want);
+		h1_end(c);	/* once */
+		assert_int_equal(s.n, i == 4 ? 2 : 1);
+		h1_free(c);
+	}
+}
+
+/* Nothing at the end after complete requests, or after a parse error. */
+static void test_end_between_requests(void **state)
+{
+	static const char *const texts[] = {
+		"", "GET / HTTP/1.1\r\n\r\n", "\r\n", "garbage / HTTP/1.1\r\n",
+	};
+	struct seen s;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct h1_conn *c = h1_new(64, collect, &s);
+
+		memset(&s, 0, sizeof(s));
+		h1_feed(c, texts[i], strlen(texts[i]));
+		h1_end(c);
+		assert_int_equal(s.n, i == 1 ? 1 : 0);
+		h1_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +307,11 @@ int main(void)
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_bad_framing),
 		cmocka_unit_test(test_url_limit),
+		cmocka_unit_test(test_upgrade_not_taken),
+		cmocka_unit_test(test_header_bytes),
+		cmocka_unit_test(test_unknown_method),
+		cmocka_unit_test(test_end_inside_request),
+		cmocka_unit_test(test_end_between_requests),
 	};
 
 	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);

@@ -22,6 +22,7 @@ struct h1_request {
 	const char *body;		/* decoded (chunked framing removed) */
 	size_t body_len;
 	bool truncated;			/* more than max_body bytes: only the first kept */
+	bool incomplete;		/* the stream ended inside it (h1_end): what came */
 };
 
 typedef void (*h1_request_cb)(void *ctx, const struct h1_request *req);
@@ -36,6 +37,12 @@ struct h1_conn *h1_new(size_t max_body, h1_request_cb cb, void *ctx);
  * that is sticky: later calls return -EPROTO and call nothing.
  */
 int h1_feed(struct h1_conn *c, const char *data, size_t len);
+/*
+ * The stream ends (the connection closed): a request begun and not complete
+ * (an HTTP/0.9 line nginx answers, a body cut short) still goes to cb once,
+ * marked incomplete, with what was seen of it. Nothing after a parse error.
+ */
+void h1_end(struct h1_conn *c);
 void h1_free(struct h1_conn *c);
 
 #endif /* MOAT_HTTP1_H */

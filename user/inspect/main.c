@@ -81,7 +81,7 @@ static void on_request(void *ctx, const struct h1_request *r)
 	 * those are never shed. */
 	if (prefilter_plain(prefilter, r)) {
 		crs_describe(r, &v);
-		v.result = MOAT_INSP_CLEAN;
+		v.result = judged_clean(r);
 		send_verdict(&v);
 		return;
 	}
@@ -114,6 +114,7 @@ static struct conn **slot(__u64 id)
 	return p;
 }
 
+/* The connection is over: a request it left unfinished is evaluated as it is. */
 static void conn_drop(__u64 id)
 {
 	struct conn **p = slot(id), *c = *p;

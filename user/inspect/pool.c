@@ -37,10 +37,12 @@ void judge(struct crs *crs, const struct prefilter *pf, const struct h1_request 
 {
 	if (prefilter_plain(pf, r)) {
 		crs_describe(r, v);
-		v->result = MOAT_INSP_CLEAN;
+		v->result = judged_clean(r);
 		return;
 	}
 	crs_eval(crs, r, client, port, v);
+	if (v->result == MOAT_INSP_CLEAN)
+		v->result = judged_clean(r);
 }
 
 static void *run(void *arg)

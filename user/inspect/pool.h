@@ -27,6 +27,13 @@ struct pool;
 /* Called from the pool's threads, one verdict per request. */
 typedef void (*pool_done_cb)(const struct moat_insp_verdict *v);
 
+/* A request nothing was found in: clean, or unparsed when the connection
+ * ended inside it (what came was judged, not a whole request). */
+static inline __u32 judged_clean(const struct h1_request *r)
+{
+	return r->incomplete ? MOAT_INSP_UNPARSED : MOAT_INSP_CLEAN;
+}
+
 /*
  * The verdict of one request, on the calling thread: clean or truncated
  * from the pre-filter, else the CRS's. v comes with conn, client, port and

@@ -65,6 +65,8 @@ void reasm_close(struct reasm *a)
 {
 	if (a->h2)
 		h2_close(a->h2);
+	else if (a->h1)
+		h1_end(a->h1);
 }
 
 void reasm_free(struct reasm *a)

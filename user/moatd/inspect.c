@@ -139,9 +139,20 @@ void insp_replace_worker(struct moatd_inspector *in)
 
 /* ---- records in, verdicts out ---- */
 
+/*
+ * A connection's slot. Connection ids carry the CPU in their low 8 bits
+ * (bpf/inspect.bpf.c): conn % INSP_GAPS would be the CPU, so every
+ * connection opened on one CPU shared a slot, and a second one shed
+ * erased the first one's mark (its next record went on without "gap").
+ */
+static uint64_t *gap_slot(struct moatd_inspector *in, uint64_t conn)
+{
+	return &in->gaps[((conn >> 8) ^ conn) % INSP_GAPS];
+}
+
 static bool gap_take(struct moatd_inspector *in, uint64_t conn)
 {
-	uint64_t *g = &in->gaps[conn % INSP_GAPS];
+	uint64_t *g = gap_slot(in, conn);
 
 	if (*g != conn)
 		return false;
@@ -168,7 +179,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		/* The worker is behind or gone: this connection's stream has a
 		 * hole; its next record says so and the worker gives it up. */
 		if (r->type == MOAT_INSP_DATA) {
-			in->gaps[r->conn % INSP_GAPS] = r->conn;
+			*gap_slot(in, r->conn) = r->conn;
 			in->requests[MOAT_INSP_SHED]++;
 		}
 	}

@@ -88,6 +88,15 @@ static struct insp_proc *find(struct moatd_inspector *in, pid_t pid)
 	return NULL;
 }
 
+/* The kernel side stops counting pid's socket reads as unseen (sys_read). */
+static void mark_probed(struct moatd_inspector *in, pid_t pid)
+{
+	__u32 tgid = pid;
+	__u8 probed = MOAT_INSP_PROBED;
+
+	bpf_map_update_elem(bpf_map__fd(in->skel->maps.insp_tgids), &tgid, &probed, BPF_ANY);
+}
+
 /* Probes on pid unless it has them; how says who found it, for the log. */
 static struct insp_proc *add(struct moatd_inspector *in, pid_t pid, const char *how)
 {
@@ -112,6 +121,7 @@ static struct insp_proc *add(struct moatd_inspector *in, pid_t pid, const char *
 	}
 	in->n_procs++;
 	in->attached = in->n_procs;
+	mark_probed(in, pid);
 	moat_info("inspector: attached to pid %d (%s)", (int)pid, how);
 	return p;
 }
@@ -147,12 +157,13 @@ void insp_rescan(struct moatd_inspector *in)
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		__u32 tgid = pid;
-		__u8 one = 1;
+		__u8 one = MOAT_INSP_TRACKED;
 		struct insp_proc *p;
 
 		if (*end || pid <= 0 || !wanted_exe(in, pid))
 			continue;
-		bpf_map_update_elem(tgids, &tgid, &one, BPF_ANY);
+		/* Tracked now if it was not (probed ones stay probed). */
+		bpf_map_update_elem(tgids, &tgid, &one, BPF_NOEXIST);
 		p = add(in, pid, "found in /proc");
 		if (p)
 			p->seen = true;
