@@ -397,14 +397,16 @@ static void test_routing(void **state)
 		assert_string_equal(s.req[0], "GET /a|Host=gw|body=");
 		reasm_free(a);
 	}
-	/* "PRI * HTTP/2.0" and then something else: neither h2 nor valid HTTP/1. */
+	/* "PRI * HTTP/2.0" and then something else: not h2; as HTTP/1, the
+	 * PRI request it is (judged like any other), then bytes that are none. */
 	{
 		struct reasm *a = reasm_new(1024, collect, &s);
 
 		memset(&s, 0, sizeof(s));
 		assert_int_equal(reasm_feed(a, "PRI * HTTP/2.0\r\n\r\nXX", 21), -EPROTO);
 		assert_false(reasm_is_h2(a));
-		assert_int_equal(s.n, 0);
+		assert_int_equal(s.n, 1);
+		assert_string_equal(s.req[0], "PRI *|body=");
 		reasm_free(a);
 	}
 }
