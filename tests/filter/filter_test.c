@@ -497,6 +497,61 @@ static void shared_word(const struct tbl *t)
 	filter_clear_for(tb.bloom, &cb);
 }
 
+/*
+ * Bans pinned by a moat whose ban filter is not there (one from before
+ * the filters, or whose pin was lost): the new generation's filter is new
+ * and empty, so it must be refilled (ban_filter_new) before the program
+ * judges; else every ban is missed.
+ */
+static void adopt_without_filter(void)
+{
+	static const char *const bans[] = { "198.18.9.9", "198.18.64.0/18", "2001:db8:b0::/48" };
+	static const struct src in[] = { { false, 0xc6120909 }, { false, 0xc6124001 },
+		{ true, (u128)0x20010db800b00000ULL << 64 | 7 } };
+	struct moat_pins prev = maps;
+	struct moat_gen g2 = {};
+	struct moat_config cfg;
+	char err[MOAT_ERR_LEN] = "";
+	__u32 slot = 0;
+	int ret, m[3] = { -1, -1, -1 }, fd2;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bans); i++)
+		test_table_add(moat_pins_ban(&maps), bans[i], 0, MOAT_ORIGIN_RUNTIME, "ng");
+	prev.ban_bloom = -1;	/* no such pin */
+	ret = moat_config_parse("filter_test.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err));
+	if (!ret)
+		ret = moat_gen_load(&g2, &cfg, &slot, 1, &prev, err, sizeof(err));
+	if (!ret) {
+		struct moat_pins m2;
+
+		moat_gen_maps(&g2, &m2);
+		/* what moatd does after loading (user/moatd/apply.c: build) */
+		if (g2.ban_filter_new)
+			ret = moat_table_refilter(moat_pins_ban(&m2));
+		fd2 = moat_gen_prog_fd(&g2, 0);
+		for (size_t i = 0; !ret && i < ARRAY_SIZE(in); i++) {
+			int keep = xdp_fd;
+
+			xdp_fd = fd2;
+			m[i] = matches(&tables[2], &in[i]);
+			xdp_fd = keep;
+		}
+		moat_gen_destroy(&g2);
+	}
+	if (!ret)
+		moat_config_free(&cfg);
+	report(!ret && m[0] == 1 && m[1] == 1 && m[2] == 1,
+	       "ban table adopted without its filter: the host, v4 and v6 network bans hold "
+	       "(%d %d %d)%s%s", m[0], m[1], m[2], ret ? " # " : "", ret ? err : "");
+	for (size_t i = 0; i < ARRAY_SIZE(bans); i++) {
+		struct moat_cidr c;
+
+		if (!moat_parse_cidr(bans[i], &c))
+			moat_table_del(moat_pins_ban(&maps), &c);
+	}
+	filter_clear(maps.ban_bloom);
+}
+
 int main(void)
 {
 	char err[MOAT_ERR_LEN] = "";
@@ -516,6 +571,7 @@ int main(void)
 	shadow();
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		shared_word(&tables[t]);
+	adopt_without_filter();
 	host_counts(&tables[2], P_PUT);
 	host_counts(&tables[0], P_FILL);
 	moat_gen_destroy(&gen);
