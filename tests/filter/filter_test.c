@@ -552,6 +552,42 @@ static void adopt_without_filter(void)
 	filter_clear(maps.ban_bloom);
 }
 
+/*
+ * A ban an older moat kept for ::ffff:198.18.0.0/111 as IPv6 (written so),
+ * adopted: moatd marks it IPv4 (moat_table_refamily) and IPv4 sources in
+ * it drop; an IPv6 ban of IPv4-mapped space (::/8) stays IPv6.
+ */
+static void adopt_old_family(void)
+{
+	struct moat_table tb = moat_pins_ban(&maps);
+	struct moat_cidr c4, c6;
+	struct moat_entry e4 = { .origin = MOAT_ORIGIN_RUNTIME, .family = MOAT_FAMILY_V6,
+				 .prefixlen = 111 }, e6 = e4;
+	struct moat_lpm_key k4, k6;
+	struct src in = { false, 0xc6130101 };
+	int err, n = -1, m = -1;
+
+	e6.prefixlen = 8;
+	err = moat_parse_cidr("::ffff:198.18.0.0/111", &c4) || moat_parse_cidr("::/8", &c6);
+	k4 = (struct moat_lpm_key){ c4.prefixlen, c4.addr };
+	k6 = (struct moat_lpm_key){ c6.prefixlen, c6.addr };
+	/* as the older moat left them: entry, bitmap and count */
+	err = err ? -EINVAL : moat_table_put(tb, &c4, &e4) ?: moat_table_put(tb, &c6, &e6);
+	err = err ?: bpf_map_update_elem(tb.prefix, &k4, &e4, BPF_EXIST) ?:
+	      bpf_map_update_elem(tb.prefix, &k6, &e6, BPF_EXIST);
+	if (!err && (n = moat_table_refamily(tb)) < 0)
+		err = n;
+	if (!err)
+		m = matches(&tables[2], &in);
+	report(!err && n == 1 && m == 1,
+	       "ban ::ffff:198.18.0.0/111 kept as IPv6 by an older moat, adopted: 1 entry "
+	       "marked IPv4 (%d), 198.19.1.1 drops (%d)%s%s", n, m, err ? " # " : "",
+	       err ? strerror(err < 0 ? -err : EINVAL) : "");
+	moat_table_del(tb, &c4);
+	moat_table_del(tb, &c6);
+	filter_clear_for(tb.bloom, &c4);
+}
+
 int main(void)
 {
 	char err[MOAT_ERR_LEN] = "";
@@ -572,6 +608,7 @@ int main(void)
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		shared_word(&tables[t]);
 	adopt_without_filter();
+	adopt_old_family();
 	host_counts(&tables[2], P_PUT);
 	host_counts(&tables[0], P_FILL);
 	moat_gen_destroy(&gen);

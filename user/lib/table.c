@@ -275,6 +275,28 @@ int moat_table_refilter(struct moat_table t)
 	return err;
 }
 
+/* Entries an older moat wrote as IPv6 for IPv4-mapped blocks: IPv4 now. */
+int moat_table_refamily(struct moat_table t)
+{
+	struct moat_lpm_key k, *prev = NULL;
+	struct moat_cidr c;
+	struct moat_entry e;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(t.prefix, prev, &k)) {
+		prev = &k;
+		c = (struct moat_cidr){ .addr = k.addr, .prefixlen = k.prefixlen };
+		if (bpf_map_lookup_elem(t.prefix, &k, &e) || e.family != MOAT_FAMILY_V6 ||
+		    entry_family(&c) == MOAT_FAMILY_V6)
+			continue;
+		e.family = MOAT_FAMILY_V4;
+		if (bpf_map_update_elem(t.prefix, &k, &e, BPF_EXIST) && errno != ENOENT)
+			return -errno;
+		n++;
+	}
+	return n;
+}
+
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e)
 {
 	int err;

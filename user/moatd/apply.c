@@ -226,6 +226,11 @@ static int build(struct apply_plan *p)
 		snprintf(p->err, p->errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
 		return ret;
 	}
+	/* Bans an older moat kept as IPv6 for IPv4 blocks match IPv4 again. */
+	if (p->prev.ban >= 0 && (ret = moat_table_refamily(moat_pins_ban(&p->m))) < 0) {
+		snprintf(p->err, p->errlen, "couldn't update the bans' families: %s", strerror(-ret));
+		return ret;
+	}
 	if (p->prev.devops >= 0) {
 		/* Runtime entries carry over from the generation in force. */
 		struct moat_table to = moat_pins_devops(&p->m);
