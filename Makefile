@@ -37,6 +37,8 @@ INSPECT_LIBS := -lhttp_parser -lnghttp2 -lmodsecurity -lseccomp -lpthread
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 PROG_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/prog/*.c))
+# The address tables' filters against the program (tests/filter).
+FILTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/filter/*.c))
 # What the tests that load programs share: packets, generations, stats.
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c)))
@@ -157,6 +159,10 @@ $(BUILD)/tests/prog/prog_test: $(PROG_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/filter/filter_test: $(FILTER_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The reference model and the differential fuzzer around it.
 $(BUILD)/tests/model/difffuzz: $(MODEL_OBJS) $(TESTLIB_OBJS) $(BUILD)/libmoat.a
 	$(call msg,LINK,$@)
@@ -193,13 +199,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # Every tier; the last line is "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BUILD)/tests/inspect/corpus $(BUILD)/tests/prog/prog_test $(BUILD)/tests/model/difffuzz \
+test: deps all $(UNIT_BINS) $(BUILD)/tests/inspect/corpus $(BUILD)/tests/prog/prog_test $(BUILD)/tests/filter/filter_test $(BUILD)/tests/model/difffuzz \
       $(FUZZ_BINS)
 	$(Q)bash tests/run.sh all
 
 test-unit: $(UNIT_BINS) $(BUILD)/tests/inspect/corpus
 	$(Q)bash tests/run.sh unit
-test-prog: $(BUILD)/tests/prog/prog_test
+test-prog: $(BUILD)/tests/prog/prog_test $(BUILD)/tests/filter/filter_test
 	$(Q)bash tests/run.sh prog
 test-dist: all
 	$(Q)bash tests/run.sh dist

@@ -33,6 +33,7 @@ if [ "$tier" = all ] || [ "$tier" = unit ]; then
 fi
 if [ "$tier" = all ] || [ "$tier" = prog ]; then
 	run prog "$BUILD/tests/prog/prog_test"
+	run prog/filter "$BUILD/tests/filter/filter_test"
 fi
 if [ "$tier" = all ] || [ "$tier" = dist ]; then
 	for t in tests/dist/test_*.sh; do

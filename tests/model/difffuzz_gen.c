@@ -50,7 +50,8 @@ static void model_cidr_from(const struct moat_cidr *c, bool live, struct model_c
 {
 	memcpy(out->addr, &c->addr, 16);
 	out->plen = c->prefixlen;
-	out->v6 = c->family == AF_INET6;
+	/* IPv4-mapped space is IPv4 however written (user/lib/table.c) */
+	out->v6 = !(IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)&c->addr) && c->prefixlen >= 96);
 	out->live = live;
 }
 

@@ -80,13 +80,17 @@ static bool same_layout(int fd, const struct bpf_map *map)
 /*
  * Persistent maps come from the pins. One an older moat pinned with another
  * layout cannot be shared: a new one replaces it (pinned over it once the
- * generation is in force), and the log says so.
+ * generation is in force), and the log says so. A new ban filter beside
+ * adopted bans, whatever the reason, is refilled (ban_filter_new).
  */
 static int reuse_persistent(struct moat_gen *g, struct moat_bpf *skel, const struct moat_pins *p)
 {
 	int err;
 
 	g->conns_new = p->conns < 0;
+	/* Bans adopted without their filter (a moat from before the filters,
+	 * or a lost pin): the new, empty one would miss every ban. */
+	g->ban_filter_new = p->ban >= 0 && p->ban_bloom < 0;
 	for (size_t i = 0; i < moat_nr_pin_maps; i++) {
 		const struct moat_pin_desc *d = &moat_pin_maps[i];
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, d->name);

@@ -19,7 +19,7 @@ struct moat_gen {
 	__u32 slot[MOAT_MAX_IFACES];
 	size_t n;
 	bool conns_new;		/* the connection table starts empty (not adopted) */
-	bool ban_filter_new;	/* the ban filter replaced an older one: refill it */
+	bool ban_filter_new;	/* a new ban filter beside adopted bans: refill it */
 };
 
 /*

@@ -67,6 +67,19 @@ static bool addr_is_v4mapped(const struct moat_addr *a)
 	return a->a[0] == 0 && a->a[1] == 0 && a->a[2] == htonl(0xffff);
 }
 
+/*
+ * The family an entry matches: IPv4 for every block inside ::ffff:0:0/96,
+ * however written (192.0.2.0/24 and ::ffff:192.0.2.0/120 are one entry:
+ * config_values.c, and moatctl prints both as IPv4). So an IPv6 entry that
+ * holds IPv4-mapped space is shorter than /96, shorter than every IPv4 one:
+ * the trie's longest match never hides an IPv4 entry behind it.
+ */
+static __u8 entry_family(const struct moat_cidr *c)
+{
+	return addr_is_v4mapped(&c->addr) && c->prefixlen >= 96 ? MOAT_FAMILY_V4 :
+								   MOAT_FAMILY_V6;
+}
+
 static void cidr_from(struct moat_cidr *c, const struct moat_addr *a, unsigned int plen)
 {
 	c->addr = *a;
@@ -262,6 +275,28 @@ int moat_table_refilter(struct moat_table t)
 	return err;
 }
 
+/* Entries an older moat wrote as IPv6 for IPv4-mapped blocks: IPv4 now. */
+int moat_table_refamily(struct moat_table t)
+{
+	struct moat_lpm_key k, *prev = NULL;
+	struct moat_cidr c;
+	struct moat_entry e;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(t.prefix, prev, &k)) {
+		prev = &k;
+		c = (struct moat_cidr){ .addr = k.addr, .prefixlen = k.prefixlen };
+		if (bpf_map_lookup_elem(t.prefix, &k, &e) || e.family != MOAT_FAMILY_V6 ||
+		    entry_family(&c) == MOAT_FAMILY_V6)
+			continue;
+		e.family = MOAT_FAMILY_V4;
+		if (bpf_map_update_elem(t.prefix, &k, &e, BPF_EXIST) && errno != ENOENT)
+			return -errno;
+		n++;
+	}
+	return n;
+}
+
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e)
 {
 	int err;
@@ -281,7 +316,7 @@ int moat_table_put_filtered(struct moat_table t, const struct moat_cidr *c,
 	bool existed = moat_table_get(t, c, &old) == 0;
 	int err;
 
-	v.family = c->family == AF_INET6 ? MOAT_FAMILY_V6 : MOAT_FAMILY_V4;
+	v.family = entry_family(c);
 	v.prefixlen = c->prefixlen;
 	if (moat_cidr_is_host(c))
 		err = bpf_map_update_elem(t.exact, &c->addr, &v, BPF_ANY);
@@ -338,7 +373,7 @@ int moat_table_fill(struct moat_table t, const struct moat_cidr *cidrs,
 		if (i && !cidr_cmp(&c[i - 1], &c[i]))
 			continue;
 		v = entries[at];
-		v.family = cidrs[at].family == AF_INET6 ? MOAT_FAMILY_V6 : MOAT_FAMILY_V4;
+		v.family = entry_family(&cidrs[at]);
 		v.prefixlen = cidrs[at].prefixlen;
 		if (moat_cidr_is_host(&cidrs[at])) {
 			hosts[cnt.exact] = cidrs[at].addr;

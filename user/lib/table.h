@@ -20,6 +20,9 @@ int moat_filter_add(int bits_fd, const struct moat_addr *a);
 int moat_filter_add_many(int bits_fd, const struct moat_addr *a, size_t n);
 /* Puts every host of the hash into the filter (a filter that was made anew). */
 int moat_table_refilter(struct moat_table t);
+/* Marks IPv4 the prefixes inside ::ffff:0:0/96 an older moat kept as IPv6
+ * (adopted bans); how many, or -errno. */
+int moat_table_refamily(struct moat_table t);
 
 /* Inserts or replaces the entry for c. */
 int moat_table_put(struct moat_table t, const struct moat_cidr *c, const struct moat_entry *e);

@@ -220,10 +220,15 @@ static int build(struct apply_plan *p)
 	if (ret || (ret = moat_gen_fill(&p->gen, cfg, p->err, p->errlen)))
 		return ret;
 	moat_gen_maps(&p->gen, &p->m);
-	/* Bans kept across an upgrade whose filter layout changed: every one
-	 * back in the new filter before the program can look. */
+	/* Bans kept across an upgrade whose filter is new (its layout changed,
+	 * or there was none): every one back in it before the program looks. */
 	if (p->gen.ban_filter_new && (ret = moat_table_refilter(moat_pins_ban(&p->m)))) {
 		snprintf(p->err, p->errlen, "couldn't rebuild the ban filter: %s", strerror(-ret));
+		return ret;
+	}
+	/* Bans an older moat kept as IPv6 for IPv4 blocks match IPv4 again. */
+	if (p->prev.ban >= 0 && (ret = moat_table_refamily(moat_pins_ban(&p->m))) < 0) {
+		snprintf(p->err, p->errlen, "couldn't update the bans' families: %s", strerror(-ret));
 		return ret;
 	}
 	if (p->prev.devops >= 0) {
