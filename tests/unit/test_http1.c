@@ -12,34 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "inspect/http1.h"
-
-#define MAX_SEEN	8
-
-/* What the callback saw, flattened to text so requests compare with strcmp. */
-struct seen {
-	size_t n;
-	char req[MAX_SEEN][1024];
-};
-
-static void collect(void *ctx, const struct h1_request *r)
-{
-	struct seen *s = ctx;
-	char *out = s->req[s->n], *end = out + sizeof(s->req[0]);
-	const char *h = r->headers;
-
-	assert_true(s->n < MAX_SEEN);
-	out += snprintf(out, end - out, "%s %s|", r->method, r->url);
-	for (size_t i = 0; i < r->n_headers; i++) {
-		const char *v = h + strlen(h) + 1;
-
-		out += snprintf(out, end - out, "%s=%s|", h, v);
-		h = v + strlen(v) + 1;
-	}
-	out += snprintf(out, end - out, "body=%.*s%s%s", (int)r->body_len,
-			r->body_len ? r->body : "", r->truncated ? "|truncated" : "",
-			r->incomplete ? "|incomplete" : "");
-	s->n++;
-}
+#include "lib/seen.h"
 
 /* Feeds text cut at the given offsets (sorted, < len); returns h1_feed's last error. */
 static int feed_cut(const char *text, size_t max_body, const size_t *cuts, size_t n_cuts,
