@@ -17,31 +17,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 . scripts/lab.sh
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
+# shellcheck source=tests/e2e/inspect_lab.sh
+. tests/e2e/inspect_lab.sh
 
-METRICS=http://127.0.0.1:9477
-LIBSSL=/usr/lib/x86_64-linux-gnu/libssl.so.3
 SECRET=m12secret$RANDOM$RANDOM$RANDOM
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd nginx; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 15 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
 
-scrape() { lab_in gw curl -sS -f --max-time 5 "$METRICS/metrics"; }
-sample() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
 
-# sample_at_least NAME{LABELS} N
-sample_at_least() {
-	local v; v=$(sample "$1")
-	[ -n "$v" ] && [ "${v%.*}" -ge "$2" ]
-}
 
 # https NS ADDR PATH [curl args...]: an HTTP/1.1 request over TLS to nginx; prints the status.
 https() {
@@ -52,8 +34,6 @@ https() {
 		"$@" "https://$host$path"
 }
 
-requests() { sample "moat_inspector_requests_total{result=\"$1\"}"; }
-detections() { sample "moat_inspector_detections_total{category=\"$1\"}"; }
 
 # detection_logged CLIENT CATEGORY ACTION: moatd logged that detection as one JSON line.
 detection_logged() {
@@ -79,9 +59,7 @@ not_banned() { # ADDR...
 	done
 }
 
-worker_pid() { pgrep -P "$LAB_MOATD_PID" -x moat-inspect; }
 
-nginx_workers() { pgrep -P "$LAB_NGINX_PID"; }
 
 attached_to() { # PID: moatd says so
 	grep -q "inspector: attached to pid $1 " "$LAB_DIR/moatd.log"
@@ -89,14 +67,7 @@ attached_to() { # PID: moatd says so
 
 # ------------------------------------------------------------------------------
 
-[ -r "$LIBSSL" ] || { echo "Bail out! $LIBSSL missing: run make deps"; exit 1; }
-[ -x build/moat-inspect ] || { echo "Bail out! build/moat-inspect not built: run make all"; exit 1; }
-tap_lab_start m12 curl jq promtool nginx pgrep
-# The lab's nginx runs from a copy of its own: the inspector attaches by
-# executable, and other nginx processes on this host are not this test's.
-cp /usr/sbin/nginx "$LAB_DIR/nginx-bin" || bail "couldn't copy nginx"
-LAB_NGINX_BIN=$LAB_DIR/nginx-bin
-check "lab: nginx with TLS" lab_nginx || bail "no nginx"
+inspect_lab_start m12 promtool
 
 check "the worker loads the shipped base config and the scoped CRS" \
 	build/moat-inspect --check

@@ -32,30 +32,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 . scripts/lab.sh
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
+# shellcheck source=tests/e2e/inspect_lab.sh
+. tests/e2e/inspect_lab.sh
 
-METRICS=http://127.0.0.1:9477
-LIBSSL=/usr/lib/x86_64-linux-gnu/libssl.so.3
 SECRET=nfsecret$RANDOM$RANDOM$RANDOM
 MAX_BODY=32768
 TLSC=$PWD/tests/e2e/tlsclient.py
 ATTACK='/search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E'
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd nginx; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 15 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
 
-scrape() { lab_in gw curl -sS -f --max-time 5 "$METRICS/metrics"; }
-sample() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
-sample_at_least() { local v; v=$(sample "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
-requests() { local v; v=$(sample "moat_inspector_requests_total{result=\"$1\"}"); echo "${v:-0}"; }
 
 # tls SRC [RECORD]: stdin's bytes to nginx over TLS from SRC, RECORD bytes per TLS record.
 tls() {
@@ -81,18 +66,12 @@ banned() { lab_moatctl --json ban list | jq -e --arg a "$1" \
 	'[.. | objects | select(.origin? == "inspector" and .cidr == $a)] | length == 1' >/dev/null; }
 not_banned() { ! lab_moatctl ban list | grep -qF -- "$1"; }
 
-worker_pid() { pgrep -P "$LAB_MOATD_PID" -x moat-inspect; }
 # req PATH [CONNECTION]: one GET's bytes.
 req() { printf 'GET %s HTTP/1.1\r\nHost: gw\r\nConnection: %s\r\n\r\n' "$1" "${2:-keep-alive}"; }
 
 # --- lab -----------------------------------------------------------------------
 
-[ -r "$LIBSSL" ] || { echo "Bail out! $LIBSSL missing: run make deps"; exit 1; }
-[ -x build/moat-inspect ] || { echo "Bail out! build/moat-inspect not built: run make all"; exit 1; }
-tap_lab_start nf curl jq nginx pgrep python3 taskset
-cp /usr/sbin/nginx "$LAB_DIR/nginx-bin" || bail "couldn't copy nginx"
-LAB_NGINX_BIN=$LAB_DIR/nginx-bin
-check "lab: nginx with TLS" lab_nginx || bail "no nginx"
+inspect_lab_start nf python3 taskset
 # Sources of their own for each scenario, on the client's veth.
 add_sources() {
 	local i
@@ -325,7 +304,6 @@ done
 lost1=$(lost)
 [ -z "$missed" ] || [ "${lost1%.*}" -gt "${lost0%.*}" ]
 tap $? "10 times nginx -s reload then an attack at once: each detected, or counted lost (missed:${missed:- none}; lost $lost0 -> $lost1)"
-RELOAD_MISSED=$missed
 
 # --- 7. the ban outlives moatd -------------------------------------------------------
 lab_stop "$LAB_MOATD_PID"

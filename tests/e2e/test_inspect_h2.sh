@@ -16,27 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 . scripts/lab.sh
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
+# shellcheck source=tests/e2e/inspect_lab.sh
+. tests/e2e/inspect_lab.sh
 
-METRICS=http://127.0.0.1:9477
-LIBSSL=/usr/lib/x86_64-linux-gnu/libssl.so.3
 SECRET=nd2secret$RANDOM$RANDOM$RANDOM
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd nginx; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 15 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
 
-scrape() { lab_in gw curl -sS -f --max-time 5 "$METRICS/metrics"; }
-sample() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
-requests() { local v; v=$(sample "moat_inspector_requests_total{result=\"$1\"}"); echo "${v:-0}"; }
-detections() { local v; v=$(sample "moat_inspector_detections_total{category=\"$1\"}"); echo "${v:-0}"; }
 
 # requests_reach RESULT N: the counter got to N.
 requests_reach() { [ "$(requests "$1")" -ge "$2" ]; }
@@ -71,12 +56,7 @@ inspector_bans_are() { # ADDR...
 
 # ------------------------------------------------------------------------------
 
-[ -r "$LIBSSL" ] || { echo "Bail out! $LIBSSL missing: run make deps"; exit 1; }
-[ -x build/moat-inspect ] || { echo "Bail out! build/moat-inspect not built: run make all"; exit 1; }
-tap_lab_start nd curl jq promtool nginx
-cp /usr/sbin/nginx "$LAB_DIR/nginx-bin" || bail "couldn't copy nginx"
-LAB_NGINX_BIN=$LAB_DIR/nginx-bin
-check "lab: nginx with TLS and http2" lab_nginx || bail "no nginx"
+inspect_lab_start nd promtool
 
 lab_write_config "$CONF" \
 	"inspector:

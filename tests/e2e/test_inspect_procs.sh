@@ -14,27 +14,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 . scripts/lab.sh
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
+# shellcheck source=tests/e2e/inspect_lab.sh
+. tests/e2e/inspect_lab.sh
 
-METRICS=http://127.0.0.1:9477
-LIBSSL=/usr/lib/x86_64-linux-gnu/libssl.so.3
 
-bail() {
-	echo "Bail out! $*"
-	local log
-	for log in moatd nginx ka; do
-		if [ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/$log.log" ]; then
-			tail -n 15 "$LAB_DIR/$log.log" | sed "s/^/# $log: /"
-		fi
-	done
-	echo "1..$T"
-	exit 1
-}
 
-scrape() { lab_in gw curl -sS -f --max-time 5 "$METRICS/metrics"; }
-sample() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
-sample_is() { [ "$(sample "$1")" = "$2" ]; }
-sample_at_least() { local v; v=$(sample "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
-requests() { sample "moat_inspector_requests_total{result=\"$1\"}"; }
 
 https() { # NS ADDR PATH [curl args...]: prints the status
 	local ns=$1 addr=$2 path=$3; shift 3
@@ -52,7 +36,6 @@ detection_logged() { # CLIENT CATEGORY ACTION PATH
 # attached_by_event PID: moatd attached to PID when the kernel told it (exec or fork).
 attached_by_event() { grep -q "inspector: attached to pid $1 (exec or fork)" "$LAB_DIR/moatd.log"; }
 gone() { grep -q "inspector: pid $1 is gone" "$LAB_DIR/moatd.log"; }
-nginx_workers() { pgrep -P "$LAB_NGINX_PID"; }
 
 # The keep-alive connection: openssl s_client reading requests from a fifo.
 ka_send() { printf '%s /%s HTTP/1.1\r\nHost: gw\r\n\r\n' GET "$1" >&7; }
@@ -60,12 +43,7 @@ ka_answers() { [ "$(grep -c '^HTTP/1.1 200' "$LAB_DIR/ka.log")" -ge "$1" ]; }
 
 # ------------------------------------------------------------------------------
 
-[ -r "$LIBSSL" ] || { echo "Bail out! $LIBSSL missing: run make deps"; exit 1; }
-[ -x build/moat-inspect ] || { echo "Bail out! build/moat-inspect not built: run make all"; exit 1; }
-tap_lab_start ne curl jq nginx openssl pgrep
-cp /usr/sbin/nginx "$LAB_DIR/nginx-bin" || bail "couldn't copy nginx"
-LAB_NGINX_BIN=$LAB_DIR/nginx-bin
-check "lab: nginx with TLS" lab_nginx || bail "no nginx"
+inspect_lab_start ne openssl
 
 # --- a keep-alive connection from before moatd --------------------------------
 mkfifo "$LAB_DIR/ka.in" || bail "mkfifo"

@@ -12,21 +12,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 . scripts/lab.sh
 # shellcheck source=tests/e2e/tap.sh
 . tests/e2e/tap.sh
+# shellcheck source=tests/e2e/inspect_lab.sh
+. tests/e2e/inspect_lab.sh
 
-METRICS=http://127.0.0.1:9477
-LIBSSL=/usr/lib/x86_64-linux-gnu/libssl.so.3
 
-bail() {
-	echo "Bail out! $*"
-	[ -n "${LAB_DIR:-}" ] && [ -s "$LAB_DIR/moatd.log" ] &&
-		tail -n 15 "$LAB_DIR/moatd.log" | sed "s/^/# moatd: /"
-	echo "1..$T"
-	exit 1
-}
 
-scrape() { lab_in gw curl -sS -f --max-time 5 "$METRICS/metrics"; }
-sample() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
-sample_is() { [ "$(sample "$1")" = "$2" ]; }
 attached_is() { sample_is moat_inspector_attached_processes "$1"; }
 https() { # NS ADDR PATH
 	lab_in "$1" curl -sS -k --http1.1 --max-time 5 -o /dev/null -w '%{http_code}\n' "https://$2$3"
@@ -37,7 +27,6 @@ detection_logged() { # CLIENT PATH ACTION
 		'map(select(.event == "detection" and .client == $c and .path == $p and
 			.action == $a)) | if length > 0 then . else false end'
 }
-worker_pid() { pgrep -P "$LAB_MOATD_PID" -x moat-inspect; }
 no_inspector_bans() {
 	lab_moatctl --json ban list | jq -e '[.. | objects | select(.origin? == "inspector")] | length == 0'
 }
@@ -56,12 +45,7 @@ inspector() { # PROCESS LIBRARY BAN [EXTRA]
 
 # ------------------------------------------------------------------------------
 
-[ -r "$LIBSSL" ] || { echo "Bail out! $LIBSSL missing: run make deps"; exit 1; }
-[ -x build/moat-inspect ] || { echo "Bail out! build/moat-inspect not built: run make all"; exit 1; }
-tap_lab_start ne curl jq nginx pgrep
-cp /usr/sbin/nginx "$LAB_DIR/nginx-bin" || bail "couldn't copy nginx"
-LAB_NGINX_BIN=$LAB_DIR/nginx-bin
-check "lab: nginx with TLS" lab_nginx || bail "no nginx"
+inspect_lab_start ne
 NGX=$LAB_NGINX_BIN
 
 lab_write_config "$CONF" "$(inspector "$NGX" "$LIBSSL" "{ enabled: true, ttl: 10m }")" || bail config
