@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -1119,6 +1120,112 @@ static void flood_test(struct gen *gen)
 		failures++;
 }
 
+#define FULL_PORT	62000	/* the connections of full_test */
+
+/* The table_full events so far, summed over CPUs. */
+static __u64 table_full_events(const struct gen *gen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 key = MOAT_CONN_EV_TABLE_FULL;
+	__u64 vals[ncpus > 0 ? ncpus : 1], sum = 0;
+
+	if (ncpus < 1 || bpf_map_lookup_elem(gen->maps.conn_events, &key, vals))
+		return 0;
+	for (int i = 0; i < ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+/* Fills conns to the brim with entries no packet of these tests has. */
+static int fill_conns(const struct gen *gen)
+{
+	enum { CHUNK = 65536 };
+	struct moat_flow_key *k = calloc(CHUNK, sizeof(*k));
+	struct moat_conn_locked *v = calloc(CHUNK, sizeof(*v));
+	__u32 n = 0, count;
+	int err = 0;
+
+	if (!k || !v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < CHUNK; i++) {
+		k[i].proto = IPPROTO_TCP;
+		k[i].local_port = htons(9);	/* discard: no row's port */
+		v[i].c.state = MOAT_CONN_OK;
+	}
+	while (!err && n <= MOAT_MAX_CONNS) {
+		for (__u32 i = 0; i < CHUNK; i++, n++) {
+			k[i].remote.a[3] = htonl(n);
+			k[i].remote_port = htons(n >> 16);
+		}
+		count = CHUNK;
+		if (bpf_map_update_batch(gen->maps.conns, k, v, &count, NULL))
+			err = errno == E2BIG ? 0 : -errno;
+		if (count < CHUNK)
+			break;	/* full */
+	}
+out:
+	free(k);
+	free(v);
+	return err;
+}
+
+/*
+ * conns full: a connection the client accepted stays in conn_pending
+ * (counted table_full), its first payload is still judged there, and the
+ * host's ACK of the head confirms it there: a ClientHello and the request
+ * after it pass, a first payload that is no TLS drops.
+ */
+static void full_test(struct gen *gen)
+{
+	const struct step tls[] = {
+		ACCEPTED(V4, PKT_DST4, 443, STRANGER4),
+		{ STEP_END },
+	};
+	struct step a[ARRAY_SIZE(tls)], b[ARRAY_SIZE(tls)];
+	struct pkt_spec hello = CL4(443, STRANGER4, .seq = FIRST, .sport = FULL_PORT,
+				    DATA(HELLO_TLS12));
+	struct pkt_spec get = CL4(443, STRANGER4, .seq = FIRST + sizeof(HELLO_TLS12) - 1,
+				  .sport = FULL_PORT, DATA(HTTP_GET));
+	struct pkt_spec junk = CL4(443, STRANGER4, .seq = FIRST, .sport = FULL_PORT + 1,
+				   DATA(HTTP_GET));
+	struct step confirm[] = {
+		HOST4(443, STRANGER4, ACK, .seq = SRV_ISN + 1,
+		      .ack = FIRST + sizeof(HELLO_TLS12) - 1, .dport = FULL_PORT),
+		{ STEP_END },
+	};
+	__u32 r_hello = 0, r_get = 0, r_junk = 0, ret;
+	__u64 before;
+	struct pkt_buf f;
+	bool ok;
+
+	memcpy(a, tls, sizeof(a));
+	memcpy(b, tls, sizeof(b));
+	for (size_t i = 0; i < ARRAY_SIZE(a) - 1; i++) {
+		*(a[i].hook == STEP_EGRESS ? &a[i].pkt.dport : &a[i].pkt.sport) = FULL_PORT;
+		*(b[i].hook == STEP_EGRESS ? &b[i].pkt.dport : &b[i].pkt.sport) = FULL_PORT + 1;
+	}
+	ok = !fill_conns(gen);
+	before = table_full_events(gen);
+	ok = ok && !run_steps(gen, a, &ret) && !pkt_build(&hello, &f) &&
+	     !test_run_frame(gen->xdp_fd, f.buf, f.len, &r_hello) &&
+	     !run_steps(gen, confirm, &ret) && !pkt_build(&get, &f) &&
+	     !test_run_frame(gen->xdp_fd, f.buf, f.len, &r_get) &&
+	     !run_steps(gen, b, &ret) && !pkt_build(&junk, &f) &&
+	     !test_run_frame(gen->xdp_fd, f.buf, f.len, &r_junk);
+	ok = ok && r_hello == XDP_PASS && r_get == XDP_PASS && r_junk == XDP_DROP &&
+	     table_full_events(gen) >= before + 2;
+	test_no++;
+	printf("%s %d - %s: conns full: a ClientHello passes (%s), the request after the host's "
+	       "ACK too (%s), a first payload that is no TLS drops (%s); table_full %llu -> %llu\n",
+	       ok ? "ok" : "not ok", test_no, gen->label, action_name(r_hello),
+	       action_name(r_get), action_name(r_junk), (unsigned long long)before,
+	       (unsigned long long)table_full_events(gen));
+	if (!ok)
+		failures++;
+}
+
 /* Reasons no enforce row expects: a hint for whoever extends the program. */
 static void note_uncovered(const struct row *t, size_t n)
 {
@@ -1162,7 +1269,7 @@ int main(void)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(gens); i++)
 		total += gens[i].n_rows;
-	printf("1..%zu\n", total + 1);	/* + flood_test */
+	printf("1..%zu\n", total + 2);	/* + flood_test, full_test */
 
 	for (size_t i = 0; i < ARRAY_SIZE(gens); i++) {
 		struct gen *gen = &gens[i];
@@ -1173,8 +1280,10 @@ int main(void)
 			fprintf(stderr, "Error: %s generation: %s\n", gen->label, err);
 		for (size_t r = 0; r < gen->n_rows; r++)
 			run_row(gen, r, ret ? err : NULL);
-		if (i == 0 && !ret)
+		if (i == 0 && !ret) {
 			flood_test(gen);
+			full_test(gen);	/* last: it leaves conns full */
+		}
 		moat_gen_destroy(&gen->g);
 	}
 	note_uncovered(rows, ARRAY_SIZE(rows));
