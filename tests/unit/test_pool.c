@@ -20,7 +20,6 @@
 #define RULES	"/usr/share/modsecurity-crs/rules"
 
 static struct crs *crs;
-static struct prefilter *pf;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t open_cond = PTHREAD_COND_INITIALIZER;
@@ -51,15 +50,13 @@ static int setup(void **state)
 	char err[512];
 
 	crs = crs_load(RULES, 1, err, sizeof(err));
-	pf = crs ? prefilter_load(RULES, 1, err, sizeof(err)) : NULL;
-	if (!pf)
+	if (!crs)
 		fprintf(stderr, "load: %s\n", err);
-	return pf ? 0 : -1;
+	return crs ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	prefilter_free(pf);
 	crs_free(crs);
 	return 0;
 }
@@ -70,7 +67,7 @@ static void reset(void)
 	memset(by_conn, 0, sizeof(by_conn));
 }
 
-/* conn 0: plain (pre-filter), 1: a clean form, 2: an XSS in the query. */
+/* conn 0: a plain GET, 1: a clean form, 2: an XSS in the query. */
 static void make(struct h1_request *r, int kind, char *url, char *hdrs, size_t *hlen)
 {
 	static const char form[] = "Host\0gw\0Content-Type\0application/x-www-form-urlencoded\0";
@@ -93,7 +90,7 @@ static void make(struct h1_request *r, int kind, char *url, char *hdrs, size_t *
 
 static void test_judged_once_each(void **state)
 {
-	struct pool *p = pool_new(crs, pf, 3, done);
+	struct pool *p = pool_new(crs, 3, done);
 
 	assert_non_null(p);
 	reset();
@@ -120,7 +117,7 @@ static void test_judged_once_each(void **state)
 /* Threads held in their callback: the queue fills to its bound, then refuses. */
 static void test_full_queue_refuses(void **state)
 {
-	struct pool *p = pool_new(crs, pf, 2, done);
+	struct pool *p = pool_new(crs, 2, done);
 	struct moat_insp_verdict v = { .conn = 0 };
 	struct h1_request r;
 	char url[128], hdrs[128];
@@ -147,7 +144,7 @@ static void test_full_queue_refuses(void **state)
 /* Big bodies: the byte bound refuses before the request count does. */
 static void test_byte_bound(void **state)
 {
-	struct pool *p = pool_new(crs, pf, 1, done);
+	struct pool *p = pool_new(crs, 1, done);
 	struct moat_insp_verdict v = { .conn = 1 };
 	static char body[64 * 1024];
 	struct h1_request r;

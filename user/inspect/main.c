@@ -79,9 +79,7 @@ static void on_request(void *ctx, const struct h1_request *r)
 	v.read_ns = c->last_ts;	/* the record that completed this request */
 	/* A few µs here spare the queue every request no rule could match:
 	 * those are never shed. */
-	if (prefilter_plain(prefilter, r)) {
-		crs_describe(r, &v);
-		v.result = judged_clean(r);
+	if (judge_plain(prefilter, r, &v)) {
 		send_verdict(&v);
 		return;
 	}
@@ -285,7 +283,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "moat-inspect: error: dropping privileges: %s\n", strerror(-err));
 		return 1;
 	}
-	pool = pool_new(crs, prefilter, threads, send_verdict);
+	pool = pool_new(crs, threads, send_verdict);
 	if (!pool) {
 		/* stderr is /dev/null by now: moatd sees the exit status. */
 		fprintf(stderr, "moat-inspect: error: evaluation threads: %s\n", strerror(errno));

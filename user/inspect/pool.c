@@ -20,7 +20,6 @@ struct job {
 
 struct pool {
 	struct crs *crs;
-	const struct prefilter *pf;
 	pool_done_cb done;
 	pthread_mutex_t lock;
 	pthread_cond_t work, idle;
@@ -32,17 +31,29 @@ struct pool {
 	pthread_t threads[POOL_MAX_THREADS];
 };
 
-void judge(struct crs *crs, const struct prefilter *pf, const struct h1_request *r,
-	   const char *client, int port, struct moat_insp_verdict *v)
+bool judge_plain(const struct prefilter *pf, const struct h1_request *r,
+		 struct moat_insp_verdict *v)
 {
-	if (prefilter_plain(pf, r)) {
-		crs_describe(r, v);
-		v->result = judged_clean(r);
-		return;
-	}
+	if (!prefilter_plain(pf, r))
+		return false;
+	crs_describe(r, v);
+	v->result = judged_clean(r);
+	return true;
+}
+
+void judge_crs(struct crs *crs, const struct h1_request *r, const char *client, int port,
+	       struct moat_insp_verdict *v)
+{
 	crs_eval(crs, r, client, port, v);
 	if (v->result == MOAT_INSP_CLEAN)
 		v->result = judged_clean(r);
+}
+
+void judge(struct crs *crs, const struct prefilter *pf, const struct h1_request *r,
+	   const char *client, int port, struct moat_insp_verdict *v)
+{
+	if (!judge_plain(pf, r, v))
+		judge_crs(crs, r, client, port, v);
 }
 
 static void *run(void *arg)
@@ -65,7 +76,7 @@ static void *run(void *arg)
 		p->busy++;
 		pthread_mutex_unlock(&p->lock);
 
-		judge(p->crs, p->pf, &j->r, j->client, j->port, &j->v);
+		judge_crs(p->crs, &j->r, j->client, j->port, &j->v);
 		p->done(&j->v);
 
 		pthread_mutex_lock(&p->lock);
@@ -80,8 +91,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct pool *pool_new(struct crs *crs, const struct prefilter *pf, int threads,
-		      pool_done_cb done)
+struct pool *pool_new(struct crs *crs, int threads, pool_done_cb done)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	int err;
@@ -93,7 +103,6 @@ struct pool *pool_new(struct crs *crs, const struct prefilter *pf, int threads,
 	if (threads > POOL_MAX_THREADS)
 		threads = POOL_MAX_THREADS;
 	p->crs = crs;
-	p->pf = pf;
 	p->done = done;
 	p->tail = &p->head;
 	pthread_mutex_init(&p->lock, NULL);

@@ -8,6 +8,7 @@
 #ifndef MOAT_POOL_H
 #define MOAT_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "moat/shared.h"
@@ -35,16 +36,21 @@ static inline __u32 judged_clean(const struct h1_request *r)
 }
 
 /*
- * The verdict of one request, on the calling thread: clean or truncated
- * from the pre-filter, else the CRS's. v comes with conn, client, port and
- * read_ns set; the rest is filled here.
+ * The verdict of one request, on the calling thread; v comes with conn,
+ * client, port and read_ns set, the rest is filled here. judge_plain:
+ * true when the pre-filter clears r (v filled), false to leave it to the
+ * CRS; judge_crs: the CRS's verdict; judge: the one, else the other.
  */
+bool judge_plain(const struct prefilter *pf, const struct h1_request *r,
+		 struct moat_insp_verdict *v);
+void judge_crs(struct crs *crs, const struct h1_request *r, const char *client, int port,
+	       struct moat_insp_verdict *v);
 void judge(struct crs *crs, const struct prefilter *pf, const struct h1_request *r,
 	   const char *client, int port, struct moat_insp_verdict *v);
 
-/* Starts threads (1..POOL_MAX_THREADS); NULL with errno on failure. */
-struct pool *pool_new(struct crs *crs, const struct prefilter *pf, int threads,
-		      pool_done_cb done);
+/* Starts threads (1..POOL_MAX_THREADS) judging with the CRS (the caller
+ * ran the pre-filter); NULL with errno on failure. */
+struct pool *pool_new(struct crs *crs, int threads, pool_done_cb done);
 /*
  * Queues a copy of r for judging; -EAGAIN when the queue is full (the
  * caller answers shed), -ENOMEM. v as for judge().

@@ -311,12 +311,9 @@ void moatd_inspector_counts(struct moatd_inspector *in, struct moat_insp_counts 
 	free(v);
 }
 
-void moatd_inspector_stop(struct moatd_inspector *in)
+/* Everything start took, in any state it left: probes, worker, ring, memory. */
+static void release(struct moatd_inspector *in)
 {
-	if (!in)
-		return;
-	in->stop = true;
-	pthread_join(in->thread, NULL);
 	insp_detach_all(in);
 	if (in->sock >= 0)
 		close(in->sock);
@@ -329,6 +326,15 @@ void moatd_inspector_stop(struct moatd_inspector *in)
 	free(in->processes);
 	free(in->exempt);
 	free(in);
+}
+
+void moatd_inspector_stop(struct moatd_inspector *in)
+{
+	if (!in)
+		return;
+	in->stop = true;
+	pthread_join(in->thread, NULL);
+	release(in);
 }
 
 int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out)
@@ -381,17 +387,6 @@ int moatd_inspector_start(struct moatd *d, struct moatd_inspector **out)
 	*out = in;
 	return 0;
 fail:
-	insp_detach_all(in);
-	if (in->sock >= 0)
-		close(in->sock);
-	if (in->worker > 0) {
-		kill(in->worker, SIGKILL);
-		waitpid(in->worker, NULL, 0);
-	}
-	ring_buffer__free(in->rb);
-	inspect_bpf__destroy(in->skel);
-	free(in->processes);
-	free(in->exempt);
-	free(in);
+	release(in);
 	return err;
 }
